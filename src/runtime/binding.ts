@@ -1,0 +1,210 @@
+/**
+ * Argument binding: positional and named arguments from the wire to a handler's
+ * parameters, with Python's rules (aiozmq binds with `inspect.signature(...).bind`),
+ * then TypeBox validation of each argument and of the return value.
+ */
+import { Compile, type Validator } from 'typebox/compile';
+import type { TSchema } from 'typebox';
+import { ParameterError, ReturnValueError } from './errors.js';
+import type { MethodSpec, ParamSpec } from './handler.js';
+
+interface BoundParam {
+  readonly name: string | undefined;
+  readonly optional: boolean;
+  readonly check: Validator | undefined;
+}
+
+/** Everything binding needs about one function, worked out once. */
+export interface Signature {
+  readonly params: readonly BoundParam[];
+  readonly rest: BoundParam | undefined;
+  readonly returns: Validator | undefined;
+  readonly byName: ReadonlyMap<string, number>;
+  /** Number of leading parameters a caller must give. */
+  readonly required: number;
+  /** Whether the handler takes a `CallContext` after its parameters. */
+  readonly takesContext: boolean;
+}
+
+const signatures = new WeakMap<Function, Signature>();
+
+/** The signature of a marked function, built on first use and kept. */
+export function signatureOf(fn: Function, spec: MethodSpec): Signature {
+  let signature = signatures.get(fn);
+  if (!signature) {
+    signature = buildSignature(fn, spec);
+    signatures.set(fn, signature);
+  }
+  return signature;
+}
+
+const compiled = new WeakMap<TSchema, Validator>();
+
+function compile(schema: TSchema | undefined): Validator | undefined {
+  if (!schema) return undefined;
+  let validator = compiled.get(schema);
+  if (!validator) {
+    validator = Compile(schema);
+    compiled.set(schema, validator);
+  }
+  return validator;
+}
+
+function buildSignature(fn: Function, spec: MethodSpec): Signature {
+  const parsed = spec.params ? undefined : parseParams(fn);
+  const declared: readonly ParamSpec[] = spec.params ?? (spec.context ? parsed!.params.slice(0, -1) : parsed!.params);
+  const restSpec = spec.rest ?? parsed?.rest;
+  const params = declared.map((p) => ({ name: p.name || undefined, optional: !!p.optional, check: compile(p.schema) }));
+  const byName = new Map<string, number>();
+  params.forEach((p, i) => p.name && byName.set(p.name, i));
+  let required = 0;
+  params.forEach((p, i) => !p.optional && (required = i + 1));
+  const rest = restSpec && { name: restSpec.name, optional: true, check: compile(restSpec.schema) };
+  return { params, rest, returns: compile(spec.returns), byName, required, takesContext: !rest };
+}
+
+type Kwargs = Readonly<Record<string, unknown>> | ReadonlyMap<unknown, unknown>;
+
+/**
+ * Binds wire arguments to parameter positions, as Python would, and checks each one.
+ * The result has one slot per declared parameter (rest arguments after them).
+ */
+export function bindArguments(sig: Signature, method: string, args: unknown[], kwargs: Kwargs | undefined): unknown[] {
+  const params = sig.params;
+  const count = params.length;
+  if (args.length > count && !sig.rest) {
+    throw new ParameterError(`${method}: too many positional arguments (takes ${count}, got ${args.length})`);
+  }
+  const bound = args.length > count ? args.slice(0, count) : args;
+  const entries = kwargs instanceof Map ? [...kwargs] : kwargs ? Object.entries(kwargs) : [];
+  for (const [key, value] of entries) {
+    const index = typeof key === 'string' ? sig.byName.get(key) : undefined;
+    if (index === undefined) throw new ParameterError(`${method}: got an unexpected keyword argument '${String(key)}'`);
+    if (index < args.length) throw new ParameterError(`${method}: multiple values for argument '${String(key)}'`);
+    bound[index] = value;
+  }
+  for (let i = args.length; i < sig.required; i++) {
+    if (bound[i] === undefined && !params[i]!.optional) {
+      throw new ParameterError(`${method}: missing a required argument: '${params[i]!.name ?? `#${i}`}'`);
+    }
+  }
+  bound.length = count;
+  for (let i = 0; i < count; i++) {
+    const param = params[i]!;
+    if (param.check && !(bound[i] === undefined && param.optional)) check(param, i, bound[i], method);
+  }
+  if (args.length > count) {
+    const rest = sig.rest!;
+    for (let i = count; i < args.length; i++) {
+      if (rest.check) check(rest, i, args[i], method);
+      bound.push(args[i]);
+    }
+  }
+  return bound;
+}
+
+function check(param: BoundParam, index: number, value: unknown, method: string): void {
+  if (param.check!.Check(value)) return;
+  const label = param.name ? `"${param.name}"` : `#${index}`;
+  throw new ParameterError(`${method}: parameter ${label} ${describeFailure(param.check!, value)}`);
+}
+
+/** Validates a handler's result against its declared return schema. */
+export function checkReturn(sig: Signature, method: string, value: unknown): void {
+  if (sig.returns && !sig.returns.Check(value)) {
+    throw new ReturnValueError(`${method}: return value ${describeFailure(sig.returns, value)}`);
+  }
+}
+
+/** `at /items/0: must be number (got "x")`, from TypeBox's first error. */
+function describeFailure(validator: Validator, value: unknown): string {
+  const [first] = validator.Errors(value);
+  if (!first) return 'is invalid';
+  const at = first.instancePath ? `at ${first.instancePath}: ` : '';
+  return `${at}${first.message} (got ${preview(valueAt(value, first.instancePath))})`;
+}
+
+function valueAt(value: unknown, pointer: string): unknown {
+  let current = value;
+  for (const part of pointer.split('/').slice(1)) {
+    const key = part.replaceAll('~1', '/').replaceAll('~0', '~');
+    current = current instanceof Map ? current.get(key) : (current as Record<string, unknown> | null)?.[key];
+  }
+  return current;
+}
+
+function preview(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value instanceof Uint8Array) return `${value.byteLength} bytes`;
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Parameter names read from a function's source, for handlers given without a spec. */
+export function parseParams(fn: Function): { params: ParamSpec[]; rest: ParamSpec | undefined } {
+  const source = Function.prototype.toString.call(fn);
+  const arrow = /^\s*(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(source);
+  const list = arrow ? arrow[1]! : paramList(source);
+  const params: ParamSpec[] = [];
+  let rest: ParamSpec | undefined;
+  for (const raw of splitTopLevel(list)) {
+    const text = raw.trim();
+    if (!text) continue;
+    if (text.startsWith('...')) {
+      rest = { name: /^\.\.\.\s*([A-Za-z_$][\w$]*)/.exec(text)?.[1] ?? '' };
+      break;
+    }
+    const name = /^([A-Za-z_$][\w$]*)/.exec(text)?.[1] ?? '';
+    params.push({ name, optional: /^[^=]*=/.test(text.replace(/=>/g, '')) });
+  }
+  return { params, rest };
+}
+
+function paramList(source: string): string {
+  const open = source.indexOf('(');
+  if (open === -1) return '';
+  let depth = 0;
+  for (let i = open; i < source.length; i++) {
+    const c = source[i];
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') {
+      if (--depth === 0) return source.slice(open + 1, i);
+    } else if (c === '"' || c === "'" || c === '`') {
+      i = skipString(source, i);
+    }
+  }
+  return '';
+}
+
+function splitTopLevel(list: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i];
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    else if (c === '"' || c === "'" || c === '`') i = skipString(list, i);
+    else if (c === ',' && depth === 0) {
+      parts.push(list.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(list.slice(start));
+  return parts;
+}
+
+function skipString(text: string, open: number): number {
+  const quote = text[open];
+  for (let i = open + 1; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === quote) return i;
+  }
+  return text.length;
+}

@@ -1,0 +1,111 @@
+/**
+ * How errors cross the wire: a thrown error travels as `[type name, args, repr]`
+ * (WIRE.md), and the client rebuilds it from its error table.
+ *
+ * Sending, the type name is, in order: the class's static `wireName`; a `GenericError`'s
+ * own `excType` (a remote error re-thrown passes through unchanged); for JavaScript's
+ * built-ins `Error` → `builtins.Exception`, `TypeError` → `builtins.TypeError`,
+ * `RangeError` → `builtins.ValueError`, `ReferenceError` → `builtins.NameError`;
+ * otherwise the class name (`class InsufficientFunds extends Error` → `InsufficientFunds`).
+ * The args are the error's `args` array when it has one, else `[message]`.
+ *
+ * Receiving, the user's table is searched first (`new Class(...args)`), then zrpc's
+ * own names, then Python's built-ins (`builtins.ValueError` → `builtins.ValueError`),
+ * and anything else becomes a `GenericError`.
+ */
+import * as builtins from './builtins.js';
+import {
+  GenericError,
+  NotFoundError,
+  ParameterError,
+  ProtocolError,
+  ReturnValueError,
+  RpcTimeoutError,
+  describeArgs,
+} from './errors.js';
+
+/** A class the client may rebuild a remote error into: called as `new Class(...args)`. */
+export type ErrorClass = new (...args: any[]) => Error;
+
+/** User error classes by wire name, searched before the built-in ones. */
+export type ErrorTable = Readonly<Record<string, ErrorClass>> | ReadonlyMap<string, ErrorClass>;
+
+/** What an error looks like on the wire. */
+export type WireError = [type: string, args: unknown[], repr: string];
+
+const jsBuiltinNames = new Map<Function, string>([
+  [Error, 'builtins.Exception'],
+  [TypeError, 'builtins.TypeError'],
+  [RangeError, 'builtins.ValueError'],
+  [ReferenceError, 'builtins.NameError'],
+  [SyntaxError, 'builtins.SyntaxError'],
+]);
+
+/** The wire name an error is sent under. */
+export function wireNameOf(error: unknown): string {
+  if (!(error instanceof Error)) return 'builtins.Exception';
+  const ctor = error.constructor as { wireName?: unknown; name: string };
+  if (typeof ctor.wireName === 'string') return ctor.wireName;
+  if (error instanceof GenericError) return error.excType;
+  return jsBuiltinNames.get(error.constructor) ?? (ctor.name || 'builtins.Exception');
+}
+
+/** Turns anything thrown by a handler into its wire triple. */
+export function toWireError(error: unknown): WireError {
+  const type = wireNameOf(error);
+  const args = argsOf(error);
+  const short = type.slice(type.lastIndexOf('.') + 1);
+  const repr = error instanceof GenericError && error.excRepr ? error.excRepr : `${short}${describeArgs(args)}`;
+  return [type, args, repr];
+}
+
+function argsOf(error: unknown): unknown[] {
+  if (error instanceof GenericError) return [...error.arguments];
+  if (error instanceof Error) {
+    const args = (error as { args?: unknown }).args;
+    return Array.isArray(args) ? [...args] : [error.message];
+  }
+  return [String(error)];
+}
+
+type Rebuild = (args: unknown[], repr: string) => Error;
+
+const firstString = (args: unknown[]): string => (typeof args[0] === 'string' ? args[0] : String(args[0] ?? ''));
+
+/** zrpc's own names, and aiozmq's, in both spellings the wire may carry. */
+const ownNames = new Map<string, Rebuild>([
+  [NotFoundError.wireName, (args) => new NotFoundError(firstString(args))],
+  [ParameterError.wireName, (args) => new ParameterError(firstString(args))],
+  [ReturnValueError.wireName, (args) => new ReturnValueError(firstString(args))],
+  [ProtocolError.wireName, (args) => new ProtocolError(firstString(args))],
+  [RpcTimeoutError.wireName, (args) => new RpcTimeoutError(firstString(args) || 'remote call timed out')],
+  ['asyncio.exceptions.TimeoutError', (args) => new RpcTimeoutError(firstString(args) || 'remote call timed out')],
+  ['concurrent.futures._base.TimeoutError', (args) => new RpcTimeoutError(firstString(args) || 'remote call timed out')],
+]);
+
+/** Rebuilds a remote error on the client from a user table and the built-in names. */
+export class ErrorTranslator {
+  readonly #user: ReadonlyMap<string, ErrorClass>;
+
+  constructor(table?: ErrorTable) {
+    this.#user = table instanceof Map ? table : new Map(Object.entries(table ?? {}));
+  }
+
+  rebuild(type: string, args: unknown[], repr: string): Error {
+    const userClass = this.#user.get(type);
+    if (userClass) return new userClass(...args);
+    const own = ownNames.get(type);
+    if (own) return own(args, repr);
+    const builtin = builtins.byWireName.get(type);
+    if (builtin) return new builtin(...args);
+    return new GenericError(type, args, repr);
+  }
+
+  /** Decodes the body of an error reply; a malformed body becomes a `ProtocolError`. */
+  fromWire(body: unknown): Error {
+    if (!Array.isArray(body) || body.length !== 3 || typeof body[0] !== 'string' || !Array.isArray(body[1])) {
+      return new ProtocolError(`malformed error reply: expected [type, args, repr], got ${describeArgs([body])}`);
+    }
+    return this.rebuild(body[0], body[1], typeof body[2] === 'string' ? body[2] : '');
+  }
+}

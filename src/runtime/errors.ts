@@ -1,0 +1,118 @@
+/**
+ * The errors zrpc raises, and the classes a remote error is rebuilt into.
+ *
+ * Every class here extends `RpcError`, so `catch (e) { if (e instanceof RpcError) ... }`
+ * separates RPC failures from bugs in the caller's own code. A class with a static
+ * `wireName` travels under that name; see `error-table.ts` for the mapping rules.
+ */
+
+/** Base class of every error zrpc raises. */
+export class RpcError extends Error {
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/**
+ * A remote error that has no class in the client's error table.
+ * `excType` is the remote's full type name (`mod.MyError`), `arguments` its constructor
+ * arguments (Python's `exc.args`), `excRepr` its printable form.
+ */
+export class GenericError extends RpcError {
+  readonly excType: string;
+  readonly arguments: readonly unknown[];
+  readonly excRepr: string;
+
+  constructor(excType: string, args: readonly unknown[] = [], excRepr = '', options?: ErrorOptions) {
+    super(excRepr || `${excType}${describeArgs(args)}`, options);
+    this.excType = excType;
+    this.arguments = args;
+    this.excRepr = excRepr;
+  }
+}
+
+/** The called method does not exist on the server (aiozmq's `NotFoundError`). */
+export class NotFoundError extends RpcError {
+  static readonly wireName = 'aiozmq.rpc.base.NotFoundError';
+  /** The dotted method name that was not found. */
+  readonly method: string;
+
+  constructor(method: string, options?: ErrorOptions) {
+    super(method, options);
+    this.method = method;
+  }
+
+  get args(): unknown[] {
+    return [this.method];
+  }
+}
+
+/** The arguments do not fit the method: wrong count, unknown names or failed validation. */
+export class ParameterError extends RpcError {
+  static readonly wireName = 'aiozmq.rpc.base.ParametersError';
+
+  get args(): unknown[] {
+    return [this.message];
+  }
+}
+
+/** A handler returned a value that does not match its declared return schema. */
+export class ReturnValueError extends RpcError {
+  static readonly wireName = 'zrpc.ReturnValueError';
+
+  get args(): unknown[] {
+    return [this.message];
+  }
+}
+
+/** A request or reply did not follow the wire format (bad frames, header or msgpack). */
+export class ProtocolError extends RpcError {
+  static readonly wireName = 'zrpc.ProtocolError';
+
+  get args(): unknown[] {
+    return [this.message];
+  }
+}
+
+/** The service was used after `close()`; pending calls are rejected with it on close. */
+export class ServiceClosedError extends RpcError {
+  constructor(message = 'service is closed', options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * A call took longer than its timeout: raised by the client's own timer, and also when
+ * the server's timeout expired first (Python's `TimeoutError` on the wire).
+ */
+export class RpcTimeoutError extends RpcError {
+  static readonly wireName = 'builtins.TimeoutError';
+
+  get args(): unknown[] {
+    return [this.message];
+  }
+}
+
+/** A call was cancelled through its `AbortSignal`; `cause` is the signal's reason. */
+export class CallAbortedError extends RpcError {
+  /** `AbortError`, as `fetch` and other signal-aware APIs name it. */
+  override get name(): string {
+    return 'AbortError';
+  }
+}
+
+/** A short, Python-like rendering of error arguments: `('bad value', 42)`. */
+export function describeArgs(args: readonly unknown[]): string {
+  return `(${args.map(describeValue).join(', ')})`;
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `'${value.replaceAll("'", "\\'")}'`;
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Handlers: which functions a server exposes, and how a dotted name finds one.
+ *
+ * Only functions marked with `method` are callable. A handler is an `AttrHandler`
+ * subclass (methods marked with the `@method` decorator) or a plain object whose values
+ * are `method(fn)` results; a nested handler is a namespace, so `ns.sub.fn` walks
+ * `handler.ns.sub.fn`.
+ */
+import type { TSchema } from 'typebox';
+import { NotFoundError } from './errors.js';
+
+/** One parameter of a remote method, as the wire binds it. */
+export interface ParamSpec {
+  name: string;
+  /** A TypeBox schema the argument must match; checked before the handler runs. */
+  schema?: TSchema;
+  /** May be left out by the caller (a trailing optional or defaulted parameter). */
+  optional?: boolean;
+}
+
+/** What `method` may be told about a function; the code generator fills all of it. */
+export interface MethodSpec {
+  /** Parameters in order. Without it, names and optionality are read from the source. */
+  params?: readonly ParamSpec[];
+  /** A rest parameter (`...items`): takes extra positional arguments. */
+  rest?: ParamSpec;
+  /** A TypeBox schema the return value must match. */
+  returns?: TSchema;
+  /**
+   * The function's last parameter is the `CallContext`, not a remote parameter. Only
+   * needed when `params` is left out and names are read from the source; the context is
+   * always passed after the declared parameters (unless there is a rest parameter).
+   */
+  context?: boolean;
+}
+
+/** Base for class handlers: public methods marked `@method` are callable by name. */
+export abstract class AttrHandler {}
+
+/** What the server knows of a marked function. */
+export interface MarkedMethod {
+  readonly fn: (...args: any[]) => unknown;
+  readonly spec: MethodSpec;
+}
+
+const marked = new WeakMap<Function, MethodSpec>();
+
+/** A plain object of methods and nested handlers. */
+export interface HandlerObject {
+  readonly [name: string]: unknown;
+}
+
+export type Handler = AttrHandler | HandlerObject;
+
+type Fn = (...args: any[]) => unknown;
+
+/**
+ * Marks a function as remotely callable. Three forms:
+ * - `@method` on a class method;
+ * - `@method({ params, returns })` on a class method, with a spec;
+ * - `method(fn, spec?)` for a plain function in a handler object.
+ */
+export function method<F extends Fn>(fn: F, context: ClassMethodDecoratorContext): F;
+export function method<F extends Fn>(fn: F, spec?: MethodSpec): F;
+export function method(spec: MethodSpec): <F extends Fn>(fn: F, context: ClassMethodDecoratorContext) => F;
+export function method<F extends Fn>(
+  fnOrSpec: F | MethodSpec,
+  contextOrSpec?: ClassMethodDecoratorContext | MethodSpec,
+): F | (<G extends Fn>(fn: G, context: ClassMethodDecoratorContext) => G) {
+  if (typeof fnOrSpec !== 'function') {
+    return <G extends Fn>(fn: G, context: ClassMethodDecoratorContext) => mark(fn, fnOrSpec, context);
+  }
+  if (isDecoratorContext(contextOrSpec)) return mark(fnOrSpec, {}, contextOrSpec);
+  return mark(fnOrSpec, contextOrSpec ?? {});
+}
+
+function isDecoratorContext(value: unknown): value is ClassMethodDecoratorContext {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'method';
+}
+
+function mark<F extends Fn>(fn: F, spec: MethodSpec, context?: ClassMethodDecoratorContext): F {
+  if (context && (context.private || context.static)) {
+    throw new TypeError(`@method cannot mark ${String(context.name)}: only public instance methods are remote`);
+  }
+  marked.set(fn, spec);
+  return fn;
+}
+
+/** Names that would reach into the object model rather than the handler's own members. */
+const forbidden = new Set(['__proto__', 'constructor', 'prototype']);
+
+function isNamespace(value: unknown): value is Handler {
+  if (value instanceof AttrHandler) return true;
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A method found by name, with the object to call it on. */
+export interface ResolvedMethod {
+  readonly fn: Fn;
+  readonly owner: object;
+  readonly spec: MethodSpec;
+}
+
+/** Finds `a.b.c` in a handler; throws `NotFoundError` unless it names a marked function. */
+export function resolveMethod(root: Handler, name: string): ResolvedMethod {
+  let owner: object = root;
+  let start = 0;
+  for (;;) {
+    const dot = name.indexOf('.', start);
+    const part = dot === -1 ? name.slice(start) : name.slice(start, dot);
+    if (part === '' || forbidden.has(part)) throw new NotFoundError(name);
+    const value: unknown = (owner as Record<string, unknown>)[part];
+    if (dot === -1) {
+      const spec = typeof value === 'function' ? marked.get(value) : undefined;
+      if (!spec) throw new NotFoundError(name);
+      return { fn: value as Fn, owner, spec };
+    }
+    if (!isNamespace(value)) throw new NotFoundError(name);
+    owner = value;
+    start = dot + 1;
+  }
+}
+
+/** The spec of a marked function, if it is one. */
+export function specOf(fn: unknown): MethodSpec | undefined {
+  return typeof fn === 'function' ? marked.get(fn) : undefined;
+}

@@ -1,0 +1,44 @@
+/**
+ * zrpc: typed remote procedure calls over ZeroMQ, speaking aiozmq.rpc's wire format.
+ * This is the runtime; the code generator lives in `zrpc/codegen`.
+ */
+export { serveRpc, RpcServer, type RpcServerOptions } from './rpc-server.js';
+export { connectRpc, RpcClient, RpcCaller, type RpcClientOptions, type CallOptions } from './rpc-client.js';
+export {
+  servePipeline,
+  connectPipeline,
+  PipelineServer,
+  PipelineClient,
+  type PipelineServerOptions,
+  type PipelineClientOptions,
+} from './pipeline.js';
+export {
+  servePubSub,
+  connectPubSub,
+  PubSubServer,
+  PubSubClient,
+  type PubSubServerOptions,
+  type PubSubClientOptions,
+  type Topic,
+} from './pubsub.js';
+export { AttrHandler, method, type Handler, type HandlerObject, type MethodSpec, type ParamSpec } from './handler.js';
+export { CallContext } from './context.js';
+export { kwargs, Kwargs, type DynamicProxy } from './proxy.js';
+export {
+  RpcError,
+  GenericError,
+  NotFoundError,
+  ParameterError,
+  ReturnValueError,
+  ProtocolError,
+  ServiceClosedError,
+  RpcTimeoutError,
+  CallAbortedError,
+} from './errors.js';
+export * as builtins from './builtins.js';
+export { ErrorTranslator, toWireError, wireNameOf, type ErrorClass, type ErrorTable, type WireError } from './error-table.js';
+export { Packer, ExtData, EncodeError, type Translator, type TranslationTable, type DecodeLimits } from './packer.js';
+export { SendQueueFullError } from './send-queue.js';
+export type { Service, ServiceOptions, EndpointOptions, Transport } from './service.js';
+export type { ServerOptions } from './dispatch.js';
+export type { Logger, LogMethod } from './logger.js';

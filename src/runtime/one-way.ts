@@ -1,0 +1,103 @@
+/**
+ * What the pipeline and pub/sub patterns share: calls with no reply. A server runs each
+ * call and logs what fails; a client encodes calls and hands them to ZeroMQ.
+ */
+import type { Socket } from 'zeromq';
+import { decodeCall, Dispatcher, type ServerOptions } from './dispatch.js';
+import type { ServiceClosedError } from './errors.js';
+import type { Handler } from './handler.js';
+import type { DecodeLimits, Packer, TranslationTable } from './packer.js';
+import type { Frames } from './send-queue.js';
+import { Service, type ServiceOptions } from './service.js';
+import { createPacker } from './translators.js';
+
+export abstract class OneWayServer extends Service {
+  readonly #packer: Packer;
+  readonly #dispatcher: Dispatcher;
+  /** Frames before name, args, kwargs: 0 for pipeline, 1 (the topic) for pub/sub. */
+  readonly #lead: number;
+
+  protected constructor(socket: Socket, handler: Handler, options: ServerOptions, lead: number) {
+    super(socket, options);
+    this.#packer = createPacker(options.translationTable, options.decodeLimits);
+    this.#dispatcher = new Dispatcher(handler, options, this.log);
+    this.#lead = lead;
+  }
+
+  /** @internal */
+  async start(options: ServerOptions): Promise<this> {
+    await this.open(options);
+    this.startReading((frames) => this.#onMessage(frames));
+    return this;
+  }
+
+  #onMessage(frames: Buffer[]): void {
+    const lead = this.#lead;
+    if (frames.length !== lead + 3) {
+      this.log.warn('dropped a malformed message', { frames: frames.length, expected: lead + 3 });
+      return;
+    }
+    let name = '?';
+    try {
+      const call = decodeCall(this.#packer, frames[lead]!, frames[lead + 1]!, frames[lead + 2]!);
+      name = call.name;
+      const result = this.#dispatcher.call(name, call.args, call.kwargs, lead ? frames[0] : undefined);
+      if (result instanceof Promise) result.catch((error: unknown) => this.#failed(name, error));
+    } catch (error) {
+      this.#failed(name, error);
+    }
+  }
+
+  #failed(name: string, error: unknown): void {
+    // Nobody waits for an answer, so a failure is only ever logged (aiozmq does the same).
+    this.#dispatcher.report(name, error);
+  }
+
+  get running(): number {
+    return this.#dispatcher.running;
+  }
+
+  protected override onClose(error: ServiceClosedError): void {
+    this.#dispatcher.abortAll(error);
+  }
+}
+
+export interface OneWayClientOptions extends ServiceOptions {
+  translationTable?: TranslationTable;
+}
+
+const NO_KWARGS = Buffer.from([0x80]);
+
+export abstract class OneWayClient extends Service {
+  readonly #packer: Packer;
+
+  protected constructor(socket: Socket, options: OneWayClientOptions) {
+    super(socket, options);
+    this.#packer = createPacker(options.translationTable);
+  }
+
+  /** @internal */
+  async start(options: OneWayClientOptions): Promise<this> {
+    await this.open(options);
+    return this;
+  }
+
+  /** Encodes a call behind `lead` frames and queues it; resolves once ZeroMQ has it. */
+  protected sendCall(lead: Frames, name: string, args: readonly unknown[], named: Readonly<Record<string, unknown>> | undefined): Promise<void> {
+    try {
+      this.assertOpen();
+      const argsFrame = this.#packer.encode(args);
+      const kwargsFrame = named && Object.keys(named).length > 0 ? this.#packer.encode(named) : NO_KWARGS;
+      return this.sendQueue.send([...lead, name, argsFrame, kwargsFrame]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Lets queued messages reach ZeroMQ; the socket's linger then bounds delivery. */
+  protected override beforeSocketClose(): Promise<void> {
+    return this.sendQueue.drained();
+  }
+
+  protected override onClose(): void {}
+}

@@ -1,0 +1,209 @@
+/**
+ * msgpack as aiozmq.rpc speaks it: @msgpack/msgpack with a table of ext-type translators.
+ *
+ * Beyond the library's defaults, three things make values survive a trip to Python:
+ * - 64-bit integers decode to `number` when exact, else to `bigint`; `bigint` encodes
+ *   as a 64-bit integer.
+ * - A map with any non-string key (Python's `{1: 'a'}` or `{(1, 2): 'a'}`) decodes to a
+ *   `Map`, and a `Map` encodes as a msgpack map with its keys as they are.
+ * - Ext codes with no translator decode to `ExtData`, which re-encodes to the same bytes.
+ */
+import { Decoder, Encoder, ExtData, type ExtensionCodecType } from '@msgpack/msgpack';
+
+/** A value class and how it becomes bytes inside an ext type, and back. */
+export type Translator<T = any> = readonly [
+  cls: abstract new (...args: any[]) => T,
+  pack: (value: T) => Uint8Array,
+  unpack: (data: Uint8Array) => T,
+];
+
+/** Ext codes 0..127 to translators; searched in ascending code order when encoding. */
+export type TranslationTable =
+  | Readonly<Record<number, Translator>>
+  | ReadonlyMap<number, Translator>;
+
+/** Caps on what one decoded message may declare, so one message cannot take the heap. */
+export interface DecodeLimits {
+  maxStrLength?: number;
+  maxBinLength?: number;
+  maxArrayLength?: number;
+  maxMapLength?: number;
+  maxExtLength?: number;
+}
+
+export { ExtData };
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+
+/*
+ * The library's decoder reads 64-bit ints either all as bigint or all as (lossy) number.
+ * We want number-when-exact, so two of its read methods are replaced on a subclass; the
+ * names are checked at load time and the dependency is pinned.
+ */
+class WireDecoder extends Decoder {}
+interface DecoderInternals {
+  readU64(): number | bigint;
+  readI64(): number | bigint;
+  readU64AsBigInt(): bigint;
+  readI64AsBigInt(): bigint;
+}
+const decoderProto = WireDecoder.prototype as unknown as DecoderInternals;
+requireMethods(decoderProto, ['readU64AsBigInt', 'readI64AsBigInt', 'readU64', 'readI64']);
+decoderProto.readU64 = function (this: DecoderInternals) {
+  const value = this.readU64AsBigInt();
+  return value <= MAX_SAFE ? Number(value) : value;
+};
+decoderProto.readI64 = function (this: DecoderInternals) {
+  const value = this.readI64AsBigInt();
+  return value <= MAX_SAFE && value >= MIN_SAFE ? Number(value) : value;
+};
+
+/* The library's encoder writes a Map as an empty object; this one writes its entries. */
+class WireEncoder extends Encoder {}
+interface EncoderInternals {
+  encodeObject(object: unknown, depth: number): void;
+  doEncode(object: unknown, depth: number): void;
+  writeU8(value: number): void;
+  writeU16(value: number): void;
+  writeU32(value: number): void;
+}
+const encoderProto = WireEncoder.prototype as unknown as EncoderInternals;
+requireMethods(encoderProto, ['encodeObject', 'doEncode', 'writeU8', 'writeU16', 'writeU32']);
+const encodeObject = encoderProto.encodeObject;
+encoderProto.encodeObject = function (this: EncoderInternals, object: unknown, depth: number) {
+  if (!(object instanceof Map)) return encodeObject.call(this, object, depth);
+  const size = object.size;
+  if (size < 16) this.writeU8(0x80 + size);
+  else if (size < 0x10000) (this.writeU8(0xde), this.writeU16(size));
+  else (this.writeU8(0xdf), this.writeU32(size));
+  for (const [key, value] of object) {
+    this.doEncode(key, depth + 1);
+    this.doEncode(value, depth + 1);
+  }
+};
+
+function requireMethods(proto: object, names: readonly string[]): void {
+  for (const name of names) {
+    if (typeof (proto as Record<string, unknown>)[name] !== 'function') {
+      throw new Error(`zrpc: @msgpack/msgpack has no method ${name}; install the version zrpc pins`);
+    }
+  }
+}
+
+/** Thrown when a value cannot be encoded; says which class lacks a translator. */
+export class EncodeError extends TypeError {}
+
+/**
+ * Translators in ascending code order; unknown classes are refused rather than sent as
+ * an empty map (a `Date` or `Set` would otherwise vanish silently).
+ */
+class TranslatorCodec implements ExtensionCodecType<undefined> {
+  readonly #codes: number[];
+  readonly #classes: Array<abstract new (...args: any[]) => unknown>;
+  readonly #packers: Array<(value: any) => Uint8Array>;
+  readonly #unpackers = new Map<number, (data: Uint8Array) => unknown>();
+
+  constructor(table: ReadonlyMap<number, Translator>) {
+    const entries = [...table].sort(([a], [b]) => a - b);
+    this.#codes = entries.map(([code]) => code);
+    this.#classes = entries.map(([, [cls]]) => cls);
+    this.#packers = entries.map(([, [, pack]]) => pack);
+    for (const [code, [, , unpack]] of entries) this.#unpackers.set(code, unpack);
+  }
+
+  tryToEncode(object: unknown): ExtData | null {
+    const classes = this.#classes;
+    for (let i = 0; i < classes.length; i++) {
+      if (object instanceof classes[i]!) return new ExtData(this.#codes[i]!, this.#packers[i]!(object));
+    }
+    if (object instanceof ExtData) return object;
+    if (Array.isArray(object) || ArrayBuffer.isView(object) || object instanceof Map) return null;
+    const proto = Object.getPrototypeOf(object);
+    if (proto === Object.prototype || proto === null) return null;
+    const name = (object as { constructor?: { name?: string } }).constructor?.name ?? typeof object;
+    throw new EncodeError(
+      `cannot encode an instance of ${name}: register a translator for it in translationTable, or send a plain object`,
+    );
+  }
+
+  decode(data: Uint8Array, type: number): unknown {
+    const unpack = this.#unpackers.get(type);
+    // Opaque ext data is kept, so it must not alias the receive buffer.
+    return unpack ? unpack(data) : new ExtData(type, data.slice());
+  }
+}
+
+/** A map key stands in for a non-string key while decoding; see `Packer.decode`. */
+const KEY_TOKEN = '\u0000zrpc-key:';
+
+/** Encodes and decodes message bodies with one translation table. */
+export class Packer {
+  readonly #encoder: Encoder;
+  readonly #decoder: Decoder;
+  /** Non-string keys met in the current decode, by token index. */
+  #keys: unknown[] = [];
+
+  constructor(table: TranslationTable = {}, limits: DecodeLimits = {}) {
+    const codec = new TranslatorCodec(toMap(table));
+    this.#encoder = new WireEncoder({ extensionCodec: codec, useBigInt64: true });
+    this.#decoder = new WireDecoder({
+      extensionCodec: codec,
+      ...limits,
+      mapKeyConverter: (key) => {
+        if (typeof key === 'string' && !key.startsWith(KEY_TOKEN)) return key;
+        this.#keys.push(key);
+        return KEY_TOKEN + (this.#keys.length - 1);
+      },
+    });
+  }
+
+  /** A fresh buffer: safe to hand to zeromq.js, which may send it without copying. */
+  encode(value: unknown): Uint8Array {
+    return this.#encoder.encode(value);
+  }
+
+  /** Decodes one value; throws `DecodeError` (from @msgpack/msgpack) on malformed input. */
+  decode(bytes: Uint8Array): unknown {
+    const outer = this.#keys;
+    this.#keys = [];
+    try {
+      const value = this.#decoder.decode(bytes);
+      return this.#keys.length === 0 ? value : restoreKeys(value, this.#keys);
+    } finally {
+      this.#keys = outer;
+    }
+  }
+}
+
+function toMap(table: TranslationTable): ReadonlyMap<number, Translator> {
+  const map = table instanceof Map ? table : new Map(Object.entries(table).map(([k, v]) => [Number(k), v]));
+  for (const code of map.keys()) {
+    if (!Number.isInteger(code) || code < 0 || code > 127) {
+      throw new RangeError(`translation table code ${code} is outside 0..127`);
+    }
+  }
+  return map;
+}
+
+/** Turns every decoded object that holds a key token into a `Map` with the real keys. */
+function restoreKeys(value: unknown, keys: readonly unknown[]): unknown {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = restoreKeys(value[i], keys);
+    return value;
+  }
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) {
+    return value;
+  }
+  const record = value as Record<string, unknown>;
+  const names = Object.keys(record);
+  const hasToken = names.some((name) => name.startsWith(KEY_TOKEN));
+  for (const name of names) record[name] = restoreKeys(record[name], keys);
+  if (!hasToken) return record;
+  const map = new Map<unknown, unknown>();
+  for (const name of names) {
+    const key = name.startsWith(KEY_TOKEN) ? keys[Number(name.slice(KEY_TOKEN.length))] : name;
+    map.set(restoreKeys(key, keys), record[name]);
+  }
+  return map;
+}

@@ -1,0 +1,50 @@
+/**
+ * Pipeline (fire and forget): a PUSH client notifies, a PULL server runs the calls.
+ * Frames: name, args, kwargs (WIRE.md).
+ */
+import { Pull, Push } from 'zeromq';
+import type { ServerOptions } from './dispatch.js';
+import type { Handler } from './handler.js';
+import { OneWayClient, OneWayServer, type OneWayClientOptions } from './one-way.js';
+import { dynamicProxy, type DynamicProxy } from './proxy.js';
+import { createSocket } from './service.js';
+
+export type PipelineServerOptions = ServerOptions;
+export type PipelineClientOptions = OneWayClientOptions;
+
+export class PipelineServer extends OneWayServer {
+  /** @internal Use `servePipeline`. */
+  constructor(handler: Handler, options: PipelineServerOptions) {
+    super(createSocket(Pull, options), handler, options, 0);
+  }
+}
+
+export class PipelineClient extends OneWayClient {
+  #notify: DynamicProxy<Promise<void>> | undefined;
+
+  /** @internal Use `connectPipeline`. */
+  constructor(options: PipelineClientOptions) {
+    super(createSocket(Push, options), options);
+  }
+
+  /**
+   * `await client.notify.ns.method(1, 2)`: resolves once ZeroMQ has queued the message.
+   * PUSH blocks while no server is connected, so this waits too (up to the send queue's bound).
+   */
+  get notify(): DynamicProxy<Promise<void>> {
+    return (this.#notify ??= dynamicProxy((name, args, named) => this.sendCall([], name, args, named)));
+  }
+
+  /** Notifies `name` with explicit positional and named arguments. */
+  invoke(name: string, args: readonly unknown[] = [], named?: Readonly<Record<string, unknown>>): Promise<void> {
+    return this.sendCall([], name, args, named);
+  }
+}
+
+export async function servePipeline(handler: Handler, options: PipelineServerOptions): Promise<PipelineServer> {
+  return new PipelineServer(handler, options).start(options);
+}
+
+export async function connectPipeline(options: PipelineClientOptions): Promise<PipelineClient> {
+  return new PipelineClient(options).start(options);
+}

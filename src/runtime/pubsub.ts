@@ -1,0 +1,91 @@
+/**
+ * Publish/subscribe: a PUB client publishes calls under a topic, SUB servers subscribed
+ * to a prefix of it run them. Frames: topic, name, args, kwargs (WIRE.md).
+ *
+ * ZeroMQ drops what is published before a subscription has reached the publisher (the
+ * "slow joiner"): a publisher that starts sending at once loses the first messages.
+ * Wait for a sign of life from the subscribers before relying on delivery.
+ */
+import { Publisher, Subscriber } from 'zeromq';
+import type { ServerOptions } from './dispatch.js';
+import type { Handler } from './handler.js';
+import { OneWayClient, OneWayServer, type OneWayClientOptions } from './one-way.js';
+import { dynamicProxy, type DynamicProxy } from './proxy.js';
+import { createSocket } from './service.js';
+
+export type Topic = string | Uint8Array;
+
+export interface PubSubServerOptions extends ServerOptions {
+  /** Topics (byte prefixes) to receive; `''` receives everything. None by default. */
+  subscribe?: Topic | readonly Topic[];
+}
+
+export type PubSubClientOptions = OneWayClientOptions;
+
+function topics(value: Topic | readonly Topic[] | undefined): Array<string | Buffer> {
+  if (value === undefined) return [];
+  const list = typeof value === 'string' || value instanceof Uint8Array ? [value] : value;
+  return list.map((t) => (typeof t === 'string' ? t : Buffer.from(t.buffer, t.byteOffset, t.byteLength)));
+}
+
+export class PubSubServer extends OneWayServer {
+  readonly #socket: Subscriber;
+
+  /** @internal Use `servePubSub`. */
+  constructor(handler: Handler, options: PubSubServerOptions) {
+    const socket = createSocket(Subscriber, options);
+    super(socket, handler, options, 1);
+    this.#socket = socket;
+    this.subscribe(topics(options.subscribe));
+  }
+
+  /** Adds topic prefixes; calls published under them start arriving. */
+  subscribe(topic: Topic | readonly Topic[]): void {
+    this.assertOpen();
+    for (const t of topics(topic)) this.#socket.subscribe(t);
+  }
+
+  unsubscribe(topic: Topic | readonly Topic[]): void {
+    this.assertOpen();
+    for (const t of topics(topic)) this.#socket.unsubscribe(t);
+  }
+}
+
+export class PubSubClient extends OneWayClient {
+  readonly #publishers = new Map<string, DynamicProxy<Promise<void>>>();
+
+  /** @internal Use `connectPubSub`. */
+  constructor(options: PubSubClientOptions) {
+    super(createSocket(Publisher, options), options);
+  }
+
+  /**
+   * `await client.publish('news').feed.item(7)`: resolves once ZeroMQ has the message.
+   * A string topic is sent as UTF-8; `''` or no topic sends an empty topic frame.
+   */
+  publish(topic: Topic = ''): DynamicProxy<Promise<void>> {
+    if (typeof topic !== 'string') {
+      const frame = topic;
+      return dynamicProxy((name, args, named) => this.sendCall([frame], name, args, named));
+    }
+    let proxy = this.#publishers.get(topic);
+    if (!proxy) {
+      proxy = dynamicProxy((name, args, named) => this.sendCall([topic], name, args, named));
+      if (this.#publishers.size < 1024) this.#publishers.set(topic, proxy);
+    }
+    return proxy;
+  }
+
+  /** Publishes `name` under `topic` with explicit positional and named arguments. */
+  invoke(topic: Topic, name: string, args: readonly unknown[] = [], named?: Readonly<Record<string, unknown>>): Promise<void> {
+    return this.sendCall([topic], name, args, named);
+  }
+}
+
+export async function servePubSub(handler: Handler, options: PubSubServerOptions): Promise<PubSubServer> {
+  return new PubSubServer(handler, options).start(options);
+}
+
+export async function connectPubSub(options: PubSubClientOptions): Promise<PubSubClient> {
+  return new PubSubClient(options).start(options);
+}

@@ -1,0 +1,247 @@
+/**
+ * Request/reply client: a DEALER socket that sends aiozmq.rpc calls and matches replies
+ * to them by request id (WIRE.md).
+ */
+import { Dealer } from 'zeromq';
+import { ErrorTranslator, type ErrorTable } from './error-table.js';
+import { CallAbortedError, ProtocolError, RpcError, RpcTimeoutError, ServiceClosedError } from './errors.js';
+import { decodeReplyHeader, encodeRequestHeader, senderPrefix } from './header.js';
+import type { DecodeLimits, Packer, TranslationTable } from './packer.js';
+import { dynamicProxy, type DynamicProxy } from './proxy.js';
+import { createSocket, Service, type ServiceOptions } from './service.js';
+import { createPacker } from './translators.js';
+
+export interface RpcClientOptions extends ServiceOptions {
+  /** Remote error names to classes, searched before the built-in ones. */
+  errorTable?: ErrorTable;
+  translationTable?: TranslationTable;
+  decodeLimits?: DecodeLimits;
+  /** Default milliseconds a call may take before it fails with `RpcTimeoutError`. */
+  timeout?: number;
+}
+
+/** Per-call settings; `client.with(...)` makes them the default for a view. */
+export interface CallOptions {
+  /** Milliseconds before the call fails with `RpcTimeoutError`; `undefined` waits forever. */
+  timeout?: number;
+  /** Aborting it rejects the call with `CallAbortedError` (the reply, if any, is dropped). */
+  signal?: AbortSignal;
+}
+
+type Named = Readonly<Record<string, unknown>> | undefined;
+
+const NO_KWARGS = Buffer.from([0x80]);
+const NAME_CACHE_LIMIT = 4096;
+
+class PendingCall {
+  timer: NodeJS.Timeout | undefined = undefined;
+  signal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+  constructor(
+    readonly name: string,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (error: Error) => void,
+  ) {}
+
+  release(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/** Calls with fixed per-call settings; what `client.with(...)` returns. */
+export class RpcCaller {
+  readonly #client: RpcClient;
+  readonly #options: CallOptions;
+  #call: DynamicProxy<Promise<unknown>> | undefined;
+
+  /** @internal */
+  constructor(client: RpcClient, options: CallOptions) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  /** `await caller.call.ns.method(1, 2)`: positional args; `kwargs({...})` last for named. */
+  get call(): DynamicProxy<Promise<unknown>> {
+    return (this.#call ??= dynamicProxy((name, args, named) => this.#client.invoke(name, args, named, this.#options)));
+  }
+
+  /** Calls `name` with explicit positional and named arguments. */
+  invoke(name: string, args: readonly unknown[] = [], named?: Named, options?: CallOptions): Promise<unknown> {
+    return this.#client.invoke(name, args, named, options ? { ...this.#options, ...options } : this.#options);
+  }
+
+  with(options: CallOptions): RpcCaller {
+    return new RpcCaller(this.#client, { ...this.#options, ...options });
+  }
+
+  withTimeout(timeout: number | undefined): RpcCaller {
+    return this.with({ timeout });
+  }
+
+  withSignal(signal: AbortSignal): RpcCaller {
+    return this.with({ signal });
+  }
+}
+
+export class RpcClient extends Service {
+  readonly #packer: Packer;
+  readonly #errors: ErrorTranslator;
+  readonly #timeout: number | undefined;
+  readonly #pending = new Map<number, PendingCall>();
+  readonly #names = new Map<string, Buffer>();
+  readonly #prefix = senderPrefix();
+  readonly #root: RpcCaller;
+  #lastId = 0;
+
+  /** @internal Use `connectRpc`. */
+  constructor(options: RpcClientOptions) {
+    super(createSocket(Dealer, options), options);
+    this.#packer = createPacker(options.translationTable, options.decodeLimits);
+    this.#errors = new ErrorTranslator(options.errorTable);
+    this.#timeout = options.timeout;
+    this.#root = new RpcCaller(this, {});
+  }
+
+  /** @internal */
+  async start(options: RpcClientOptions): Promise<this> {
+    await this.open(options);
+    this.startReading((frames) => this.#onReply(frames));
+    return this;
+  }
+
+  /** `await client.call.ns.method(1, 2)`. */
+  get call(): DynamicProxy<Promise<unknown>> {
+    return this.#root.call;
+  }
+
+  /** A view whose calls use these settings: `client.with({ timeout: 500, signal })`. */
+  with(options: CallOptions): RpcCaller {
+    return this.#root.with(options);
+  }
+
+  withTimeout(timeout: number | undefined): RpcCaller {
+    return this.#root.with({ timeout });
+  }
+
+  withSignal(signal: AbortSignal): RpcCaller {
+    return this.#root.with({ signal });
+  }
+
+  /** Calls still waiting for their reply. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Calls `name` with explicit positional and named arguments. The generated clients use this. */
+  invoke(name: string, args: readonly unknown[] = [], named?: Named, options?: CallOptions): Promise<unknown> {
+    if (this.closed) return Promise.reject(new ServiceClosedError());
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(aborted(name, signal));
+    let argsFrame: Uint8Array;
+    let kwargsFrame: Uint8Array;
+    try {
+      argsFrame = this.#packer.encode(trimTrailingUndefined(args));
+      kwargsFrame = named && hasKeys(named) ? this.#packer.encode(named) : NO_KWARGS;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const id = this.#nextId();
+    return new Promise((resolve, reject) => {
+      const call = new PendingCall(name, resolve, reject);
+      this.#pending.set(id, call);
+      const timeout = options && 'timeout' in options ? options.timeout : this.#timeout;
+      if (timeout !== undefined) {
+        call.timer = setTimeout(() => this.#fail(id, new RpcTimeoutError(`call ${name} timed out after ${timeout} ms`)), timeout);
+      }
+      if (signal) {
+        call.signal = signal;
+        call.onAbort = () => this.#fail(id, aborted(name, signal));
+        signal.addEventListener('abort', call.onAbort, { once: true });
+      }
+      this.sendQueue
+        .send([encodeRequestHeader(this.#prefix, id), this.#nameFrame(name), argsFrame, kwargsFrame])
+        .catch((error: unknown) => this.#fail(id, error instanceof RpcError ? error : new RpcError(`call ${name} could not be sent`, { cause: error })));
+    });
+  }
+
+  #nextId(): number {
+    // u32 ids counting up from 1, wrapping, skipping any still pending.
+    do this.#lastId = this.#lastId >= 0xffffffff ? 1 : this.#lastId + 1;
+    while (this.#pending.has(this.#lastId));
+    return this.#lastId;
+  }
+
+  #nameFrame(name: string): Buffer {
+    let frame = this.#names.get(name);
+    if (!frame) {
+      frame = Buffer.from(name, 'utf8');
+      if (this.#names.size < NAME_CACHE_LIMIT) this.#names.set(name, frame);
+    }
+    return frame;
+  }
+
+  #fail(id: number, error: Error): void {
+    const call = this.#pending.get(id);
+    if (!call) return;
+    this.#pending.delete(id);
+    call.release();
+    call.reject(error);
+  }
+
+  #onReply(frames: Buffer[]): void {
+    const header = frames.length === 2 ? decodeReplyHeader(frames[0]!) : undefined;
+    if (!header) {
+      this.log.warn('dropped a malformed reply', { frames: frames.length, headerBytes: frames[0]?.byteLength });
+      return;
+    }
+    const call = this.#pending.get(header.requestId);
+    if (!call) {
+      this.log.debug('dropped a reply to no pending call (late, after a timeout or abort)', { requestId: header.requestId });
+      return;
+    }
+    this.#pending.delete(header.requestId);
+    call.release();
+    let body: unknown;
+    try {
+      body = this.#packer.decode(frames[1]!);
+    } catch (cause) {
+      call.reject(new ProtocolError(`reply to ${call.name} is not valid msgpack: ${(cause as Error).message}`, { cause }));
+      return;
+    }
+    if (header.isError) call.reject(this.#errors.fromWire(body));
+    else call.resolve(body);
+  }
+
+  protected override onClose(error: ServiceClosedError): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const call of pending) {
+      call.release();
+      call.reject(error);
+    }
+  }
+}
+
+function aborted(name: string, signal: AbortSignal): CallAbortedError {
+  return new CallAbortedError(`call ${name} was aborted`, { cause: signal.reason });
+}
+
+function hasKeys(record: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in record) return true;
+  return false;
+}
+
+/** JavaScript's "not given" is dropped at the end, so optional parameters stay optional. */
+function trimTrailingUndefined(args: readonly unknown[]): readonly unknown[] {
+  let end = args.length;
+  while (end > 0 && args[end - 1] === undefined) end--;
+  return end === args.length ? args : args.slice(0, end);
+}
+
+/**
+ * Connects a request/reply client: `const client = await connectRpc({ connect: 'tcp://127.0.0.1:5555' })`.
+ */
+export async function connectRpc(options: RpcClientOptions): Promise<RpcClient> {
+  return new RpcClient(options).start(options);
+}

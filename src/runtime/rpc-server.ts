@@ -1,0 +1,113 @@
+/**
+ * Request/reply server: a ROUTER socket answering aiozmq.rpc calls (WIRE.md).
+ */
+import { Router } from 'zeromq';
+import { decodeCall, Dispatcher, type ServerOptions } from './dispatch.js';
+import { toWireError } from './error-table.js';
+import { ProtocolError, type ServiceClosedError } from './errors.js';
+import type { Handler } from './handler.js';
+import { decodeRequestHeader, encodeReplyHeader, REQUEST_HEADER_SIZE, senderPrefix } from './header.js';
+import { createPacker } from './translators.js';
+import type { Packer } from './packer.js';
+import { createSocket, Service } from './service.js';
+
+export type RpcServerOptions = ServerOptions;
+
+export class RpcServer extends Service {
+  readonly #packer: Packer;
+  readonly #dispatcher: Dispatcher;
+  readonly #prefix = senderPrefix();
+
+  /** @internal Use `serveRpc`. */
+  constructor(handler: Handler, options: RpcServerOptions) {
+    super(createSocket(Router, options), options);
+    this.#packer = createPacker(options.translationTable, options.decodeLimits);
+    this.#dispatcher = new Dispatcher(handler, options, this.log);
+  }
+
+  /** @internal */
+  async start(options: RpcServerOptions): Promise<this> {
+    await this.open(options);
+    this.startReading((frames) => this.#onRequest(frames));
+    return this;
+  }
+
+  #onRequest(frames: Buffer[]): void {
+    const count = frames.length;
+    // A ROUTER message is [envelope..., header, name, args, kwargs] with at least one
+    // identity frame; anything shorter cannot be answered.
+    if (count < 5 || frames[count - 4]!.byteLength !== REQUEST_HEADER_SIZE) {
+      this.log.warn('dropped a malformed request', {
+        frames: count,
+        headerBytes: count >= 4 ? frames[count - 4]!.byteLength : undefined,
+      });
+      return;
+    }
+    const envelope = frames.slice(0, count - 4);
+    const header = frames[count - 4]!;
+    let name = '?';
+    try {
+      const call = decodeCall(this.#packer, frames[count - 3]!, frames[count - 2]!, frames[count - 1]!);
+      name = call.name;
+      const result = this.#dispatcher.call(name, call.args, call.kwargs, envelope[envelope.length - 1]);
+      if (result instanceof Promise) {
+        result.then(
+          (value) => this.#reply(envelope, header, name, value),
+          (error) => this.#replyError(envelope, header, name, error),
+        );
+      } else {
+        this.#reply(envelope, header, name, result);
+      }
+    } catch (error) {
+      this.#replyError(envelope, header, name, error);
+    }
+  }
+
+  #reply(envelope: Buffer[], header: Buffer, name: string, value: unknown): void {
+    let body: Uint8Array;
+    try {
+      body = this.#packer.encode(value);
+    } catch (cause) {
+      this.#replyError(envelope, header, name, new ProtocolError(`${name}: cannot encode the return value: ${(cause as Error).message}`, { cause }));
+      return;
+    }
+    this.#send(envelope, encodeReplyHeader(this.#prefix, header, false), body, name);
+  }
+
+  #replyError(envelope: Buffer[], header: Buffer, name: string, error: unknown): void {
+    this.#dispatcher.report(name, error);
+    let body: Uint8Array;
+    try {
+      body = this.#packer.encode(toWireError(error));
+    } catch {
+      // The error's own args would not encode (a class instance, say): send its text.
+      const [type, , repr] = toWireError(error);
+      body = this.#packer.encode([type, [repr], repr]);
+    }
+    this.#send(envelope, encodeReplyHeader(this.#prefix, header, true), body, name);
+  }
+
+  #send(envelope: Buffer[], header: Buffer, body: Uint8Array, name: string): void {
+    if (this.closed) return;
+    this.sendQueue.send([...envelope, header, body]).catch((error: unknown) => {
+      if (!this.closed) this.log.warn(`reply to ${name} was not sent`, { error });
+    });
+  }
+
+  /** Calls still running in handlers. */
+  get running(): number {
+    return this.#dispatcher.running;
+  }
+
+  protected override onClose(error: ServiceClosedError): void {
+    this.#dispatcher.abortAll(error);
+  }
+}
+
+/**
+ * Serves `handler` over request/reply: `await serveRpc(new Api(), { bind: 'tcp://127.0.0.1:5555' })`.
+ * Resolves once every endpoint is bound.
+ */
+export async function serveRpc(handler: Handler, options: RpcServerOptions): Promise<RpcServer> {
+  return new RpcServer(handler, options).start(options);
+}

@@ -1,0 +1,208 @@
+/**
+ * What every zrpc client and server shares: one ZeroMQ socket, its endpoints, one send
+ * queue, one reader loop, and a close that settles everything.
+ */
+import type { Socket, SocketOptions, Writable } from 'zeromq';
+import { ServiceClosedError } from './errors.js';
+import { toLog, type Log, type Logger } from './logger.js';
+import { SendQueue, type Frames } from './send-queue.js';
+
+/** Where a service listens or dials: `opts.bind` and `opts.connect` each take one or a list. */
+export interface EndpointOptions {
+  /** Endpoints to bind, e.g. `tcp://127.0.0.1:5555`; port `0` or `*` picks a free port. */
+  bind?: string | readonly string[];
+  /** Endpoints to connect to. */
+  connect?: string | readonly string[];
+}
+
+export interface ServiceOptions extends EndpointOptions {
+  /** Where zrpc logs; console-like or pino-like. Defaults to `console` without debug. */
+  logger?: Logger;
+  /**
+   * ZeroMQ socket options set before any bind or connect: `sendHighWaterMark`,
+   * `receiveHighWaterMark`, `maxMessageSize`, `heartbeatInterval`, `heartbeatTimeout`,
+   * `heartbeatTimeToLive`, `linger`, `routingId`, ... (zeromq.js names, milliseconds).
+   * zrpc's own default is `linger: 1000`: closing waits up to a second for queued
+   * messages to leave, then drops them, so the process can exit.
+   */
+  socket?: Record<string, unknown>;
+  /** How many outgoing messages may wait behind the one in flight. Default 100 000. */
+  sendQueueLimit?: number;
+}
+
+const DEFAULT_LINGER_MS = 1000;
+const DEFAULT_SEND_QUEUE_LIMIT = 100_000;
+
+/** Dynamic endpoint control, as aiozmq's `service.transport`. */
+export interface Transport {
+  bind(endpoint: string): Promise<string>;
+  unbind(endpoint: string): Promise<void>;
+  connect(endpoint: string): void;
+  disconnect(endpoint: string): void;
+  /** Endpoints bound now, as ZeroMQ resolved them (real port numbers). */
+  readonly bindings: readonly string[];
+  /** Endpoints connected now. */
+  readonly connections: readonly string[];
+  /** The zeromq.js socket itself, for options zrpc does not wrap. */
+  readonly socket: Socket;
+}
+
+export function createSocket<S extends Socket>(
+  SocketClass: new (options?: SocketOptions<S>) => S,
+  options: ServiceOptions,
+): S {
+  return new SocketClass({ linger: DEFAULT_LINGER_MS, ...options.socket } as unknown as SocketOptions<S>);
+}
+
+function list(value: string | readonly string[] | undefined): readonly string[] {
+  return value === undefined ? [] : typeof value === 'string' ? [value] : value;
+}
+
+/** ZeroMQ spells "any free port" as `*`; accept the usual `0` as well. */
+function zmqEndpoint(endpoint: string): string {
+  return endpoint.replace(/^(tcp:\/\/.*):0$/, '$1:*');
+}
+
+/** The socket as a service uses it: any zeromq.js socket, sending and receiving frames. */
+type ServiceSocket = Socket & Writable<Frames> & { receive(): Promise<Buffer[]> };
+
+export abstract class Service implements AsyncDisposable {
+  protected readonly socket: ServiceSocket;
+  protected readonly log: Log;
+  protected readonly sendQueue: SendQueue;
+  readonly #bindings = new Map<string, string>();
+  readonly #connections = new Set<string>();
+  #closing: Promise<void> | undefined;
+  #reader: Promise<void> = Promise.resolve();
+  readonly #closed: Promise<void>;
+  #markClosed!: () => void;
+
+  protected constructor(socket: Socket, options: ServiceOptions) {
+    this.socket = socket as ServiceSocket;
+    this.log = toLog(options.logger);
+    this.sendQueue = new SendQueue(this.socket, options.sendQueueLimit ?? DEFAULT_SEND_QUEUE_LIMIT);
+    this.#closed = new Promise((resolve) => (this.#markClosed = resolve));
+  }
+
+  /** Binds and connects the endpoints in `options`; on failure the socket is closed. */
+  protected async open(options: EndpointOptions): Promise<void> {
+    try {
+      for (const endpoint of list(options.bind)) await this.#bind(endpoint);
+      for (const endpoint of list(options.connect)) this.#connect(endpoint);
+    } catch (error) {
+      this.socket.close();
+      throw error;
+    }
+  }
+
+  /** Starts the one reader loop; call once after `open`, if the socket receives. */
+  protected startReading(onMessage: (frames: Buffer[]) => void): void {
+    this.#reader = this.#read(onMessage);
+  }
+
+  async #read(onMessage: (frames: Buffer[]) => void): Promise<void> {
+    const socket = this.socket;
+    while (!socket.closed) {
+      let frames: Buffer[];
+      try {
+        frames = await socket.receive();
+      } catch (error) {
+        if (socket.closed) return;
+        this.log.error('receive failed; reader stopped', { error });
+        void this.close();
+        return;
+      }
+      try {
+        onMessage(frames);
+      } catch (error) {
+        // A bug in message handling must not stop the reader: log it and go on.
+        this.log.error('message handling failed', { error });
+      }
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** Endpoint control; throws `ServiceClosedError` once the service is closed. */
+  get transport(): Transport {
+    this.assertOpen();
+    const service = this;
+    return {
+      bind: (endpoint) => service.#bind(endpoint),
+      unbind: async (endpoint) => {
+        service.assertOpen();
+        const resolved = service.#bindings.get(endpoint) ?? endpoint;
+        await service.socket.unbind(resolved);
+        for (const [given, real] of service.#bindings) if (real === resolved) service.#bindings.delete(given);
+      },
+      connect: (endpoint) => service.#connect(endpoint),
+      disconnect: (endpoint) => {
+        service.assertOpen();
+        service.socket.disconnect(endpoint);
+        service.#connections.delete(endpoint);
+      },
+      get bindings() {
+        return [...new Set(service.#bindings.values())];
+      },
+      get connections() {
+        return [...service.#connections];
+      },
+      socket: service.socket,
+    };
+  }
+
+  async #bind(endpoint: string): Promise<string> {
+    this.assertOpen();
+    await this.socket.bind(zmqEndpoint(endpoint));
+    const resolved = this.socket.lastEndpoint ?? endpoint;
+    this.#bindings.set(endpoint, resolved);
+    return resolved;
+  }
+
+  #connect(endpoint: string): void {
+    this.assertOpen();
+    this.socket.connect(endpoint);
+    this.#connections.add(endpoint);
+  }
+
+  protected assertOpen(): void {
+    if (this.#closing) throw new ServiceClosedError();
+  }
+
+  /**
+   * Stops the service: pending calls are settled with `ServiceClosedError`, queued
+   * messages get up to the socket's linger to leave, and the socket is closed.
+   * Safe to call more than once; resolves when everything is released.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    const error = new ServiceClosedError();
+    this.onClose(error);
+    await this.beforeSocketClose();
+    this.sendQueue.close(error);
+    this.socket.close();
+    await this.#reader;
+    this.#markClosed();
+  }
+
+  /** Settles whatever the subclass holds (pending calls, running handlers). */
+  protected abstract onClose(error: ServiceClosedError): void;
+
+  /** Senders override this to let queued messages reach ZeroMQ before closing. */
+  protected async beforeSocketClose(): Promise<void> {}
+
+  /** Resolves once `close()` has finished. */
+  waitClosed(): Promise<void> {
+    return this.#closed;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

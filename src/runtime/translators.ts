@@ -1,0 +1,15 @@
+/**
+ * The translation table every service starts from: the user's entries, plus the
+ * predefined Python date/time translators on the codes aiozmq reserves for them.
+ */
+import { Packer, type DecodeLimits, type TranslationTable, type Translator } from './packer.js';
+
+/** Translators zrpc registers unless the user's table takes the same code. */
+const predefined: ReadonlyMap<number, Translator> = new Map();
+
+export function createPacker(table: TranslationTable | undefined, limits?: DecodeLimits): Packer {
+  const merged = new Map(predefined);
+  const user = table instanceof Map ? table : new Map(Object.entries(table ?? {}).map(([k, v]) => [Number(k), v]));
+  for (const [code, translator] of user) merged.set(code, translator);
+  return new Packer(merged, limits);
+}
