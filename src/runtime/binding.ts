@@ -72,30 +72,32 @@ type Kwargs = Readonly<Record<string, unknown>> | ReadonlyMap<unknown, unknown>;
 export function bindArguments(sig: Signature, method: string, args: unknown[], kwargs: Kwargs | undefined): unknown[] {
   const params = sig.params;
   const count = params.length;
-  if (args.length > count && !sig.rest) {
-    throw new ParameterError(`${method}: too many positional arguments (takes ${count}, got ${args.length})`);
+  const given = args.length;
+  if (given > count && !sig.rest) {
+    throw new ParameterError(`${method}: too many positional arguments (takes ${count}, got ${given})`);
   }
-  const bound = args.length > count ? args.slice(0, count) : args;
+  // `args` is this call's own decoded array, so it is filled in place when it fits.
+  const bound = given > count ? args.slice(0, count) : args;
+  while (bound.length < count) bound.push(undefined);
   const entries = kwargs instanceof Map ? [...kwargs] : kwargs ? Object.entries(kwargs) : [];
   for (const [key, value] of entries) {
     const index = typeof key === 'string' ? sig.byName.get(key) : undefined;
     if (index === undefined) throw new ParameterError(`${method}: got an unexpected keyword argument '${String(key)}'`);
-    if (index < args.length) throw new ParameterError(`${method}: multiple values for argument '${String(key)}'`);
+    if (index < given) throw new ParameterError(`${method}: multiple values for argument '${String(key)}'`);
     bound[index] = value;
   }
-  for (let i = args.length; i < sig.required; i++) {
+  for (let i = given; i < sig.required; i++) {
     if (bound[i] === undefined && !params[i]!.optional) {
       throw new ParameterError(`${method}: missing a required argument: '${params[i]!.name ?? `#${i}`}'`);
     }
   }
-  bound.length = count;
   for (let i = 0; i < count; i++) {
     const param = params[i]!;
     if (param.check && !(bound[i] === undefined && param.optional)) check(param, i, bound[i], method);
   }
-  if (args.length > count) {
+  if (given > count) {
     const rest = sig.rest!;
-    for (let i = count; i < args.length; i++) {
+    for (let i = count; i < given; i++) {
       if (rest.check) check(rest, i, args[i], method);
       bound.push(args[i]);
     }

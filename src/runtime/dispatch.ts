@@ -29,28 +29,33 @@ export interface ServerOptions extends ServiceOptions {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Decodes the name, args and kwargs frames; throws `ProtocolError` naming what is wrong. */
-export function decodeCall(
-  packer: Packer,
-  nameFrame: Uint8Array,
-  argsFrame: Uint8Array,
-  kwargsFrame: Uint8Array,
-): { name: string; args: unknown[]; kwargs: Record<string, unknown> | Map<unknown, unknown> | undefined } {
-  let name: string;
+/** Decodes the method name frame; throws `ProtocolError` if it is not UTF-8. */
+export function decodeName(frame: Uint8Array): string {
   try {
-    name = utf8.decode(nameFrame);
+    return utf8.decode(frame);
   } catch (cause) {
     throw new ProtocolError('method name is not valid UTF-8', { cause });
   }
+}
+
+export type WireKwargs = Record<string, unknown> | Map<unknown, unknown> | undefined;
+
+/** Decodes the args and kwargs frames of a call to `name`; throws `ProtocolError` naming what is wrong. */
+export function decodeArguments(
+  packer: Packer,
+  name: string,
+  argsFrame: Uint8Array,
+  kwargsFrame: Uint8Array,
+): { args: unknown[]; kwargs: WireKwargs } {
   const args = decodeFrame(packer, argsFrame, 'arguments', name);
   if (!Array.isArray(args)) throw new ProtocolError(`${name}: arguments must be a msgpack array`);
   // A lone 0x80 (no named arguments) is by far the common case: skip the decoder.
-  if (kwargsFrame.byteLength === 1 && kwargsFrame[0] === 0x80) return { name, args, kwargs: undefined };
+  if (kwargsFrame.byteLength === 1 && kwargsFrame[0] === 0x80) return { args, kwargs: undefined };
   const kwargs = decodeFrame(packer, kwargsFrame, 'named arguments', name);
   if (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs) || kwargs instanceof Uint8Array) {
     throw new ProtocolError(`${name}: named arguments must be a msgpack map`);
   }
-  return { name, args, kwargs: kwargs as Record<string, unknown> | Map<unknown, unknown> };
+  return { args, kwargs: kwargs as WireKwargs };
 }
 
 function decodeFrame(packer: Packer, frame: Uint8Array, what: string, name: string): unknown {
@@ -68,7 +73,8 @@ export class Dispatcher {
   readonly #log: Log;
   readonly #logExceptions: boolean;
   readonly #exclude: ReadonlyArray<abstract new (...args: any[]) => Error>;
-  readonly #running = new Set<CallContext>();
+  /** Running calls, each with the function that ends it early (timeout or close). */
+  readonly #running = new Map<CallContext, (error?: Error) => void>();
 
   constructor(handler: Handler, options: ServerOptions, log: Log) {
     this.#handler = handler;
@@ -87,7 +93,7 @@ export class Dispatcher {
    * Runs one call. Returns the value, or a promise of it for async handlers or when a
    * timeout is set; throws (or rejects) with what the caller should receive.
    */
-  call(name: string, args: unknown[], kwargs: Record<string, unknown> | Map<unknown, unknown> | undefined, peer?: Uint8Array): unknown {
+  call(name: string, args: unknown[], kwargs: WireKwargs, peer?: Uint8Array): unknown {
     const { fn, owner, spec } = resolveMethod(this.#handler, name);
     const sig = signatureOf(fn, spec);
     const bound = bindArguments(sig, name, args, kwargs);
@@ -102,32 +108,44 @@ export class Dispatcher {
   }
 
   #await<T>(context: CallContext, result: Promise<T>, check: (value: T) => T): Promise<T> {
-    this.#running.add(context);
+    let settle!: (outcome: Promise<T>) => void;
+    const outcome = new Promise<T>((resolve) => (settle = resolve));
     let timer: NodeJS.Timeout | undefined;
-    const outcome = this.#timeout === undefined
-      ? result.then(check)
-      : Promise.race([
-          result.then(check),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => {
-              const error = new RpcTimeoutError(`${context.method}: handler took longer than ${this.#timeout} ms`);
-              context.abort(error);
-              reject(error);
-            }, this.#timeout);
-          }),
-        ]);
-    // A handler that fails after its timeout must not surface as an unhandled rejection.
-    result.catch(() => {});
-    return outcome.finally(() => {
+    const finish = (error?: Error) => {
       clearTimeout(timer);
       this.#running.delete(context);
-    });
+      if (error) {
+        context.abort(error);
+        settle(Promise.reject(error));
+      }
+    };
+    this.#running.set(context, finish);
+    if (this.#timeout !== undefined) {
+      timer = setTimeout(() => finish(new RpcTimeoutError(`${context.method}: handler took longer than ${this.#timeout} ms`)), this.#timeout);
+    }
+    result.then(
+      (value) => {
+        if (!this.#running.has(context)) return;
+        finish();
+        try {
+          settle(Promise.resolve(check(value)));
+        } catch (error) {
+          settle(Promise.reject(error));
+        }
+      },
+      (error: unknown) => {
+        // A handler that fails after its timeout or the close is already answered.
+        if (!this.#running.has(context)) return;
+        finish();
+        settle(Promise.reject(error));
+      },
+    );
+    return outcome;
   }
 
-  /** Aborts every running handler's signal (the server is closing). */
+  /** Aborts every running handler and settles its call (the server is closing). */
   abortAll(error: ServiceClosedError): void {
-    for (const context of this.#running) context.abort(error);
-    this.#running.clear();
+    for (const finish of [...this.#running.values()]) finish(error);
   }
 
   /** Logs a handler's error if the server was asked to and its class is not excluded. */

@@ -3,7 +3,7 @@
  * call and logs what fails; a client encodes calls and hands them to ZeroMQ.
  */
 import type { Socket } from 'zeromq';
-import { decodeCall, Dispatcher, type ServerOptions } from './dispatch.js';
+import { decodeArguments, decodeName, Dispatcher, type ServerOptions } from './dispatch.js';
 import type { ServiceClosedError } from './errors.js';
 import type { Handler } from './handler.js';
 import type { DecodeLimits, Packer, TranslationTable } from './packer.js';
@@ -39,8 +39,8 @@ export abstract class OneWayServer extends Service {
     }
     let name = '?';
     try {
-      const call = decodeCall(this.#packer, frames[lead]!, frames[lead + 1]!, frames[lead + 2]!);
-      name = call.name;
+      name = decodeName(frames[lead]!);
+      const call = decodeArguments(this.#packer, name, frames[lead + 1]!, frames[lead + 2]!);
       const result = this.#dispatcher.call(name, call.args, call.kwargs, lead ? frames[0] : undefined);
       if (result instanceof Promise) result.catch((error: unknown) => this.#failed(name, error));
     } catch (error) {
@@ -95,8 +95,14 @@ export abstract class OneWayClient extends Service {
   }
 
   /** Lets queued messages reach ZeroMQ; the socket's linger then bounds delivery. */
-  protected override beforeSocketClose(): Promise<void> {
-    return this.sendQueue.drained();
+  protected override async beforeSocketClose(): Promise<void> {
+    // Bounded by the linger, which also bounds what ZeroMQ keeps trying after close.
+    const linger = this.socket.linger;
+    if (linger < 0) return this.sendQueue.drained();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, linger)));
+    await Promise.race([this.sendQueue.drained(), expired]);
+    clearTimeout(timer);
   }
 
   protected override onClose(): void {}

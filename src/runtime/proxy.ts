@@ -17,9 +17,10 @@ export function kwargs(values: Readonly<Record<string, unknown>>): Kwargs {
 }
 
 /** `proxy.a.b.c(...args)`: each property is a namespace or a method, all at once. */
-export type DynamicProxy<R> = {
+export interface DynamicProxy<R> {
+  (...args: unknown[]): R;
   readonly [name: string]: DynamicProxy<R>;
-} & ((...args: unknown[]) => R);
+}
 
 export type Send<R> = (name: string, args: unknown[], kwargs: Readonly<Record<string, unknown>> | undefined) => R;
 

@@ -2,7 +2,7 @@
  * Request/reply server: a ROUTER socket answering aiozmq.rpc calls (WIRE.md).
  */
 import { Router } from 'zeromq';
-import { decodeCall, Dispatcher, type ServerOptions } from './dispatch.js';
+import { decodeArguments, decodeName, Dispatcher, type ServerOptions } from './dispatch.js';
 import { toWireError } from './error-table.js';
 import { ProtocolError, type ServiceClosedError } from './errors.js';
 import type { Handler } from './handler.js';
@@ -47,8 +47,8 @@ export class RpcServer extends Service {
     const header = frames[count - 4]!;
     let name = '?';
     try {
-      const call = decodeCall(this.#packer, frames[count - 3]!, frames[count - 2]!, frames[count - 1]!);
-      name = call.name;
+      name = decodeName(frames[count - 3]!);
+      const call = decodeArguments(this.#packer, name, frames[count - 2]!, frames[count - 1]!);
       const result = this.#dispatcher.call(name, call.args, call.kwargs, envelope[envelope.length - 1]);
       if (result instanceof Promise) {
         result.then(

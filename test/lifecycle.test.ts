@@ -1,0 +1,18 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+describe('lifecycle', () => {
+  it('lets the process exit by itself once every service is closed', async () => {
+    const child = fileURLToPath(new URL('./exit-child.js', import.meta.url));
+    const started = Date.now();
+    // If anything kept the event loop alive, the child would run into this timeout.
+    const { stdout } = await run(process.execPath, [child], { timeout: 15_000 });
+    assert.deepEqual(stdout.trim().split('\n'), ['pong', 'ServiceClosedError', 'closed']);
+    assert.ok(Date.now() - started < 10_000);
+  });
+});

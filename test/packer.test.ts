@@ -1,0 +1,86 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { EncodeError, ExtData, Packer, type TranslationTable } from 'zrpc';
+import { decode as referenceDecode } from '@msgpack/msgpack';
+
+class Point {
+  constructor(
+    readonly x: number,
+    readonly y: number,
+  ) {}
+}
+class Point3 extends Point {}
+
+const points: TranslationTable = {
+  0: [Point, (p: Point) => new Packer().encode([p.x, p.y]), (b) => new Point(...(new Packer().decode(b) as [number, number]))],
+};
+
+describe('packer', () => {
+  it('round-trips a translated class through its ext code', () => {
+    const packer = new Packer(points);
+    const bytes = packer.encode({ at: new Point(1, 2) });
+    const value = packer.decode(bytes) as { at: Point };
+    assert.ok(value.at instanceof Point);
+    assert.deepEqual([value.at.x, value.at.y], [1, 2]);
+  });
+
+  it('searches translators in ascending code order, so a subclass takes the first match', () => {
+    const packer = new Packer({
+      5: [Point3, () => new Uint8Array([3]), () => 'three'],
+      2: [Point, () => new Uint8Array([2]), () => 'two'],
+    });
+    assert.equal(packer.decode(packer.encode(new Point3(0, 0, ))), 'two');
+  });
+
+  it('passes unknown ext codes through as ExtData that re-encodes to the same bytes', () => {
+    const packer = new Packer();
+    const bytes = Buffer.from('d40a07', 'hex');
+    const value = packer.decode(bytes);
+    assert.ok(value instanceof ExtData);
+    assert.equal(value.type, 10);
+    assert.equal(Buffer.from(packer.encode(value)).toString('hex'), 'd40a07');
+  });
+
+  it('keeps integers exact: number when safe, bigint beyond', () => {
+    const packer = new Packer();
+    for (const n of [0, 1, -1, 2 ** 32, 2 ** 53 - 1, -(2 ** 53 - 1), 1.5]) assert.equal(packer.decode(packer.encode(n)), n);
+    for (const n of [2n ** 53n, 2n ** 64n - 1n, -(2n ** 63n)]) assert.equal(packer.decode(packer.encode(n)), n);
+    // A safe integer written as uint64 (as Python does past 32 bits) still reads as a number.
+    assert.equal(packer.decode(Buffer.from('cf0000000100000000', 'hex')), 2 ** 32);
+  });
+
+  it('decodes maps with non-string keys to Map and encodes Map back', () => {
+    const packer = new Packer();
+    const map = new Map<unknown, unknown>([[1, 'one'], ['s', { nested: new Map([[[1, 2], true]]) }]]);
+    const decoded = packer.decode(packer.encode(map)) as Map<unknown, unknown>;
+    assert.ok(decoded instanceof Map);
+    assert.equal(decoded.get(1), 'one');
+    const nested = (decoded.get('s') as { nested: Map<unknown, unknown> }).nested;
+    assert.deepEqual([...nested], [[[1, 2], true]]);
+    // A string-keyed map stays a plain object.
+    assert.deepEqual(packer.decode(packer.encode({ a: 1 })), { a: 1 });
+    // What the reference decoder makes of our Map: the same entries.
+    assert.deepEqual(referenceDecode(packer.encode(new Map([['k', 1]]))), { k: 1 });
+  });
+
+  it('refuses class instances with no translator instead of sending an empty map', () => {
+    const packer = new Packer();
+    assert.throws(() => packer.encode([new Date(0)]), (e: unknown) => e instanceof EncodeError && /instance of Date/.test((e as Error).message));
+    assert.throws(() => packer.encode(new Point(1, 2)), /register a translator for it in translationTable/);
+    assert.throws(() => new Packer({ 128: points[0]! }), /outside 0\.\.127/);
+  });
+
+  it('throws on malformed msgpack and honours decode limits', () => {
+    const packer = new Packer({}, { maxStrLength: 4, maxArrayLength: 3 });
+    assert.throws(() => packer.decode(Buffer.from('c1', 'hex')));
+    assert.throws(() => packer.decode(Buffer.from('dd', 'hex')));
+    assert.throws(() => packer.decode(packer.encode('hello')), /maxStrLength/);
+    assert.throws(() => packer.decode(packer.encode([1, 2, 3, 4])), /maxArrayLength/);
+    assert.throws(() => packer.decode(Buffer.from('82a1610181a162', 'hex')));
+  });
+
+  it('refuses __proto__ keys rather than polluting prototypes', () => {
+    const packer = new Packer();
+    assert.throws(() => packer.decode(Buffer.from('81a95f5f70726f746f5f5f01', 'hex')), /__proto__/);
+  });
+});
