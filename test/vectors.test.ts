@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorTranslator, NotFoundError, ParameterError, builtins, toWireError } from 'zrpc';
+import { ErrorTranslator, NotFoundError, ParameterError, PyDate, PyDateTime, PyTime, PyTimedelta, PyTimezone, builtins, toWireError } from 'zrpc';
 import {
   decodeReplyHeader,
   decodeRequestHeader,
@@ -42,16 +42,30 @@ const expected: Record<string, unknown> = {
   map_str_keys: { a: 1, b: [true, null] },
   map_int_keys: new Map([[1, 'one'], [2, 'two']]),
   map_tuple_keys: new Map([[[1, 2], 'a']]),
+  datetime_naive: new PyDateTime(2024, 1, 2, 3, 4, 5, 678901),
+  datetime_utc: new PyDateTime(2024, 1, 2, 3, 4, 5, 0, PyTimezone.utc),
+  datetime_plus0530: new PyDateTime(2024, 1, 2, 3, 4, 5, 0, PyTimezone.ofMinutes(330)),
+  date: new PyDate(2024, 2, 29),
+  time: new PyTime(13, 14, 15, 16),
+  time_utc: new PyTime(13, 14, 15, 0, PyTimezone.utc),
+  timedelta: new PyTimedelta(-1, 5, 7),
+  tzinfo_utc: PyTimezone.utc,
+  tzinfo_minus0800: new PyTimezone(new PyTimedelta(-1, 57600)),
 };
+
+it('every recorded value has an expected JavaScript form', () => {
+  assert.deepEqual(Object.keys(vectors.values).filter((k) => !(k in expected)), []);
+});
 
 describe('shared wire vectors', () => {
   for (const [name, record] of Object.entries(vectors.values)) {
     it(`value ${name}: ${record.python}`, () => {
       const bytes = unhex(record.msgpack);
       const value = packer.decode(bytes);
-      if (name in expected) assert.deepEqual(normalize(value), normalize(expected[name]));
+      assert.deepEqual(normalize(value), normalize(expected[name]));
+      if (value instanceof Date) assert.equal(value.getTime(), (expected[name] as Date).getTime());
       assert.equal(hex(packer.encode(value)), record.msgpack, 're-encodes to the recorded bytes');
-      if (name in expected) assert.equal(hex(packer.encode(expected[name])), record.msgpack, 'encodes from JS to the recorded bytes');
+      assert.equal(hex(packer.encode(expected[name])), record.msgpack, 'encodes from JS to the recorded bytes');
     });
   }
 

@@ -38,6 +38,9 @@ export {
 export * as builtins from './builtins.js';
 export { ErrorTranslator, toWireError, wireNameOf, type ErrorClass, type ErrorTable, type WireError } from './error-table.js';
 export { Packer, ExtData, EncodeError, type Translator, type TranslationTable, type DecodeLimits } from './packer.js';
+export { PyDate, PyDateTime, PyTime, PyTimedelta, PyTimezone, datetimeTranslators } from './datetime.js';
+export { PickleError } from './pickle.js';
+export { createPacker } from './translators.js';
 export { SendQueueFullError } from './send-queue.js';
 export type { Service, ServiceOptions, EndpointOptions, Transport } from './service.js';
 export type { ServerOptions } from './dispatch.js';

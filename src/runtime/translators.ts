@@ -2,10 +2,11 @@
  * The translation table every service starts from: the user's entries, plus the
  * predefined Python date/time translators on the codes aiozmq reserves for them.
  */
+import { datetimeTranslators } from './datetime.js';
 import { Packer, type DecodeLimits, type TranslationTable, type Translator } from './packer.js';
 
 /** Translators zrpc registers unless the user's table takes the same code. */
-const predefined: ReadonlyMap<number, Translator> = new Map();
+const predefined: ReadonlyMap<number, Translator> = datetimeTranslators;
 
 export function createPacker(table: TranslationTable | undefined, limits?: DecodeLimits): Packer {
   const merged = new Map(predefined);
