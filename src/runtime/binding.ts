@@ -26,14 +26,18 @@ export interface Signature {
   readonly takesContext: boolean;
 }
 
-const signatures = new WeakMap<Function, Signature>();
+const signatures = new WeakMap<object, Signature>();
 
-/** The signature of a marked function, built on first use and kept. */
-export function signatureOf(fn: Function, spec: MethodSpec): Signature {
-  let signature = signatures.get(fn);
+/**
+ * The signature of a marked function, built on first use and kept: per spec when the
+ * spec lists the parameters (generated code shares one spec per method), else per function.
+ */
+export function signatureOf(fn: Function | undefined, spec: MethodSpec): Signature {
+  const key = spec.params ? spec : fn!;
+  let signature = signatures.get(key);
   if (!signature) {
     signature = buildSignature(fn, spec);
-    signatures.set(fn, signature);
+    signatures.set(key, signature);
   }
   return signature;
 }
@@ -50,8 +54,8 @@ function compile(schema: TSchema | undefined): Validator | undefined {
   return validator;
 }
 
-function buildSignature(fn: Function, spec: MethodSpec): Signature {
-  const parsed = spec.params ? undefined : parseParams(fn);
+function buildSignature(fn: Function | undefined, spec: MethodSpec): Signature {
+  const parsed = spec.params ? undefined : parseParams(fn!);
   const declared: readonly ParamSpec[] = spec.params ?? (spec.context ? parsed!.params.slice(0, -1) : parsed!.params);
   const restSpec = spec.rest ?? parsed?.rest;
   const params = declared.map((p) => ({ name: p.name || undefined, optional: !!p.optional, check: compile(p.schema) }));

@@ -45,7 +45,8 @@ const jsBuiltinNames = new Map<Function, string>([
 export function wireNameOf(error: unknown): string {
   if (!(error instanceof Error)) return 'builtins.Exception';
   const ctor = error.constructor as { wireName?: unknown; name: string };
-  if (typeof ctor.wireName === 'string') return ctor.wireName;
+  // Only a class's own wireName counts: a subclass without one travels under its own name.
+  if (Object.hasOwn(ctor, 'wireName') && typeof ctor.wireName === 'string') return ctor.wireName;
   if (error instanceof GenericError) return error.excType;
   return jsBuiltinNames.get(error.constructor) ?? (ctor.name || 'builtins.Exception');
 }
@@ -82,6 +83,16 @@ const ownNames = new Map<string, Rebuild>([
   ['asyncio.exceptions.TimeoutError', (args) => new RpcTimeoutError(firstString(args) || 'remote call timed out')],
   ['concurrent.futures._base.TimeoutError', (args) => new RpcTimeoutError(firstString(args) || 'remote call timed out')],
 ]);
+
+/** One table from several, later ones winning: generated clients add theirs under the user's. */
+export function mergeErrorTables(...tables: Array<ErrorTable | undefined>): ReadonlyMap<string, ErrorClass> {
+  const merged = new Map<string, ErrorClass>();
+  for (const table of tables) {
+    if (!table) continue;
+    for (const [name, cls] of table instanceof Map ? table : Object.entries(table)) merged.set(name, cls);
+  }
+  return merged;
+}
 
 /** Rebuilds a remote error on the client from a user table and the built-in names. */
 export class ErrorTranslator {

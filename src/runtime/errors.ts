@@ -93,6 +93,21 @@ export class RpcTimeoutError extends RpcError {
   }
 }
 
+/**
+ * Base of the errors a service declares (`@throws {OutOfStock}` in a service interface):
+ * the generated client rebuilds them by name, and a server may throw them. The wire
+ * args are the constructor's arguments; the message is the first one when it is text.
+ */
+export class ServiceError extends RpcError {
+  static readonly wireName: string = 'ServiceError';
+  readonly args: readonly unknown[];
+
+  constructor(...args: unknown[]) {
+    super(typeof args[0] === 'string' ? args[0] : describeArgs(args));
+    this.args = args;
+  }
+}
+
 /** A call was cancelled through its `AbortSignal`; `cause` is the signal's reason. */
 export class CallAbortedError extends RpcError {
   /** `AbortError`, as `fetch` and other signal-aware APIs name it. */

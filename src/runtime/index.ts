@@ -36,7 +36,7 @@ export {
   CallAbortedError,
 } from './errors.js';
 export * as builtins from './builtins.js';
-export { ErrorTranslator, toWireError, wireNameOf, type ErrorClass, type ErrorTable, type WireError } from './error-table.js';
+export { ErrorTranslator, mergeErrorTables, toWireError, wireNameOf, type ErrorClass, type ErrorTable, type WireError } from './error-table.js';
 export { Packer, ExtData, EncodeError, type Translator, type TranslationTable, type DecodeLimits } from './packer.js';
 export { PyDate, PyDateTime, PyTime, PyTimedelta, PyTimezone, datetimeTranslators } from './datetime.js';
 export { PickleError } from './pickle.js';
@@ -45,3 +45,6 @@ export { SendQueueFullError } from './send-queue.js';
 export type { Service, ServiceOptions, EndpointOptions, Transport } from './service.js';
 export type { ServerOptions } from './dispatch.js';
 export type { Logger, LogMethod } from './logger.js';
+export { ServiceError } from './errors.js';
+export { Wire } from './schemas.js';
+export { TypedCaller, typedHandler, type MethodSpecs, type ClosableService, type Send } from './typed.js';

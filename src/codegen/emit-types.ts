@@ -1,0 +1,202 @@
+/**
+ * Wire types to text: the TypeScript type a caller sees, and the TypeBox expression that
+ * checks it. Declarations come out in dependency order; recursive ones share a
+ * `Type.Cyclic` group.
+ */
+import type { Constraints, Declaration, TypeNode } from './model.js';
+
+// ── TypeScript ─────────────────────────────────────────────────────────────────────
+
+export function tsType(node: TypeNode): string {
+  switch (node.kind) {
+    case 'number':
+    case 'string':
+    case 'boolean':
+    case 'null':
+    case 'undefined':
+    case 'unknown':
+    case 'bigint':
+    case 'void':
+      return node.kind;
+    case 'literal':
+      return typeof node.value === 'string' ? quote(node.value) : String(node.value);
+    case 'union':
+      return node.members.map(tsType).join(' | ');
+    case 'intersection':
+      return node.members.map((m) => (m.kind === 'union' ? `(${tsType(m)})` : tsType(m))).join(' & ');
+    case 'array': {
+      const element = node.element.kind === 'union' || node.element.kind === 'intersection' ? `(${tsType(node.element)})` : tsType(node.element);
+      return `${node.readonly ? 'readonly ' : ''}${element}[]`;
+    }
+    case 'tuple': {
+      const parts = node.elements.map((e) => (e.rest ? `...${tsType({ kind: 'array', element: e.type, readonly: false, constraints: {} })}` : `${tsType(e.type)}${e.optional ? '?' : ''}`));
+      return `${node.readonly ? 'readonly ' : ''}[${parts.join(', ')}]`;
+    }
+    case 'object':
+      if (node.properties.length === 0) return 'Record<string, never>';
+      return `{ ${node.properties.map((p) => `${p.readonly ? 'readonly ' : ''}${propertyKey(p.name)}${p.optional ? '?' : ''}: ${tsType(p.type)}`).join('; ')} }`;
+    case 'record':
+      return `Record<string, ${tsType(node.value)}>`;
+    case 'date':
+      return 'Date';
+    case 'bytes':
+      return 'Uint8Array';
+    case 'runtime':
+      return node.name;
+    case 'ref':
+      return node.name;
+  }
+}
+
+// ── TypeBox ────────────────────────────────────────────────────────────────────────
+
+/** How a reference to a declaration is written: its schema const, or `Type.Ref` inside a cycle. */
+export type RefWriter = (name: string) => string;
+
+export function schemaOf(node: TypeNode, ref: RefWriter): string {
+  const s = (n: TypeNode) => schemaOf(n, ref);
+  switch (node.kind) {
+    case 'number':
+      return `Type.${node.integer ? 'Integer' : 'Number'}(${options(node.constraints)})`;
+    case 'string':
+      return `Type.String(${options(node.constraints)})`;
+    case 'boolean':
+      return 'Type.Boolean()';
+    case 'null':
+      return 'Type.Null()';
+    case 'undefined':
+    case 'void':
+      return 'Type.Undefined()';
+    case 'unknown':
+      return 'Type.Unknown()';
+    case 'bigint':
+      return 'Type.BigInt()';
+    case 'literal':
+      return `Type.Literal(${typeof node.value === 'string' ? quote(node.value) : String(node.value)})`;
+    case 'union':
+      return `Type.Union([${node.members.map(s).join(', ')}])`;
+    case 'intersection':
+      return `Type.Intersect([${node.members.map(s).join(', ')}])`;
+    case 'array':
+      return `Type.Array(${[s(node.element), options(node.constraints)].filter(Boolean).join(', ')})`;
+    case 'tuple': {
+      const simple = node.elements.every((e) => !e.optional && !e.rest);
+      if (simple) return `Type.Tuple([${node.elements.map((e) => s(e.type)).join(', ')}])`;
+      // Optional and rest elements: JSON Schema's prefixItems says it directly.
+      const fixed = node.elements.filter((e) => !e.rest);
+      const rest = node.elements.find((e) => e.rest);
+      const required = fixed.filter((e) => !e.optional).length;
+      const parts = [`type: 'array'`, `prefixItems: [${fixed.map((e) => s(e.type)).join(', ')}]`, `items: ${rest ? s(rest.type) : 'false'}`, `minItems: ${required}`];
+      if (!rest) parts.push(`maxItems: ${fixed.length}`);
+      return `Type.Unsafe<${tsType(node)}>({ ${parts.join(', ')} })`;
+    }
+    case 'object': {
+      if (node.properties.length === 0) return 'Type.Object({})';
+      const props = node.properties.map((p) => `${propertyKey(p.name)}: ${p.optional ? `Type.Optional(${s(p.type)})` : s(p.type)}`);
+      return `Type.Object({ ${props.join(', ')} })`;
+    }
+    case 'record':
+      return `Type.Record(Type.String(), ${s(node.value)})`;
+    case 'date':
+      return 'Wire.Date()';
+    case 'bytes':
+      return 'Wire.Bytes()';
+    case 'runtime':
+      return `Wire.Instance(${node.name})`;
+    case 'ref':
+      return ref(node.name);
+  }
+}
+
+function options(constraints: Constraints): string {
+  const entries = Object.entries(constraints).filter(([, v]) => v !== undefined);
+  if (entries.length === 0) return '';
+  return `{ ${entries.map(([k, v]) => `${k}: ${typeof v === 'string' ? quote(v) : String(v)}`).join(', ')} }`;
+}
+
+export function quote(text: string): string {
+  return `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'").replaceAll('\n', '\\n')}'`;
+}
+
+export function propertyKey(name: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(name) ? name : quote(name);
+}
+
+// ── Declarations in order ──────────────────────────────────────────────────────────
+
+/** A declaration, or a group of mutually recursive ones that share one `$defs`. */
+export type DeclarationGroup = { cyclic: false; declaration: Declaration } | { cyclic: true; declarations: Declaration[] };
+
+/** Names a type refers to, directly. */
+function references(node: TypeNode, into: Set<string>): Set<string> {
+  switch (node.kind) {
+    case 'ref':
+      into.add(node.name);
+      break;
+    case 'union':
+    case 'intersection':
+      node.members.forEach((m) => references(m, into));
+      break;
+    case 'array':
+      references(node.element, into);
+      break;
+    case 'tuple':
+      node.elements.forEach((e) => references(e.type, into));
+      break;
+    case 'object':
+      node.properties.forEach((p) => references(p.type, into));
+      break;
+    case 'record':
+      references(node.value, into);
+      break;
+  }
+  return into;
+}
+
+/**
+ * Strongly connected components (Tarjan), emitted dependencies first. Order is stable:
+ * declarations are visited in the order they were met.
+ */
+export function orderDeclarations(declarations: readonly Declaration[]): DeclarationGroup[] {
+  const byName = new Map(declarations.map((d) => [d.name, d]));
+  const edges = new Map(declarations.map((d) => [d.name, [...references(d.type, new Set())].filter((n) => byName.has(n))]));
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const groups: DeclarationGroup[] = [];
+  let counter = 0;
+
+  const visit = (name: string) => {
+    index.set(name, counter);
+    low.set(name, counter++);
+    stack.push(name);
+    onStack.add(name);
+    for (const next of edges.get(name)!) {
+      if (!index.has(next)) {
+        visit(next);
+        low.set(name, Math.min(low.get(name)!, low.get(next)!));
+      } else if (onStack.has(next)) {
+        low.set(name, Math.min(low.get(name)!, index.get(next)!));
+      }
+    }
+    if (low.get(name) === index.get(name)) {
+      const members: string[] = [];
+      let member: string;
+      do {
+        member = stack.pop()!;
+        onStack.delete(member);
+        members.unshift(member);
+      } while (member !== name);
+      const selfLoop = edges.get(name)!.includes(name);
+      if (members.length === 1 && !selfLoop) groups.push({ cyclic: false, declaration: byName.get(name)! });
+      else groups.push({ cyclic: true, declarations: members.map((m) => byName.get(m)!) });
+    }
+  };
+  for (const declaration of declarations) if (!index.has(declaration.name)) visit(declaration.name);
+  return groups;
+}
+
+export function schemaName(name: string): string {
+  return `${name}Schema`;
+}

@@ -1,0 +1,279 @@
+/**
+ * TypeScript types (from the checker, through ts-morph) to wire types. Named interfaces,
+ * aliases and enums become declarations referenced by name; everything that cannot
+ * cross the wire becomes a diagnostic that says what to do instead.
+ */
+import { Node, ts, type Symbol as MorphSymbol, type Type } from 'ts-morph';
+import { constraintsOf, applyConstraints } from './constraints.js';
+import { diagnosticAt, type Diagnostic } from './diagnostics.js';
+import type { Declaration, PropertyNode, RuntimeClass, TupleElement, TypeNode } from './model.js';
+
+const runtimeClasses = new Set<RuntimeClass>(['PyDate', 'PyTime', 'PyTimedelta', 'PyTimezone', 'PyDateTime']);
+
+/** Where a type is used, for messages: `parameter "cb" of Ledger.watch`. */
+export interface Site {
+  node: Node;
+  what: string;
+}
+
+export class TypeMapper {
+  readonly declarations = new Map<string, Declaration>();
+  readonly diagnostics: Diagnostic[] = [];
+  readonly #names = new Map<ts.Symbol, string>();
+  readonly #inlining = new Set<ts.Type>();
+
+  constructor(private readonly isUserFile: (path: string) => boolean) {}
+
+  error(site: Site, message: string): TypeNode {
+    this.diagnostics.push(diagnosticAt(site.node, `${site.what} ${message}`));
+    return { kind: 'unknown' };
+  }
+
+  /** Maps a property's or parameter's type, with the JSDoc constraints written on it. */
+  mapWithConstraints(type: Type, site: Site, docNode: Node | undefined): TypeNode {
+    const node = this.map(type, site);
+    const constraints = docNode ? constraintsOf(docNode, site, this.diagnostics) : undefined;
+    if (!constraints || (constraints.integer === undefined && Object.keys(constraints.keywords).length === 0)) return node;
+    return applyConstraints(node, constraints, site, this.diagnostics);
+  }
+
+  map(type: Type, site: Site): TypeNode {
+    const text = () => type.getText(site.node, ts.TypeFormatFlags.NoTruncation);
+    if (type.isAny()) return this.error(site, `has type any; any cannot be checked on the wire: use unknown, or a precise type`);
+    if (type.isUnknown()) return { kind: 'unknown' };
+    if (type.isNever()) return this.error(site, `has type never, which no value has`);
+    if (type.isTypeParameter()) {
+      return this.error(site, `has the generic type "${text()}"; a type parameter cannot be checked on the wire: use a concrete type`);
+    }
+
+    const alias = this.#namedAlias(type);
+    if (alias) return this.#reference(alias, () => this.#mapStructure(type, site, true));
+
+    if (type.isEnum() || (type.isEnumLiteral() && !type.isUnion())) return this.#enum(type);
+    return this.#mapStructure(type, site, false);
+  }
+
+  #mapStructure(type: Type, site: Site, viaAlias: boolean): TypeNode {
+    const text = () => type.getText(site.node, ts.TypeFormatFlags.NoTruncation);
+    const flags = type.getFlags();
+    if (type.isString()) return { kind: 'string', constraints: {} };
+    if (type.isNumber()) return { kind: 'number', integer: false, constraints: {} };
+    if (type.isBoolean()) return { kind: 'boolean' };
+    if (type.isNull()) return { kind: 'null' };
+    if (type.isUndefined()) return { kind: 'undefined' };
+    if (type.isVoid()) return { kind: 'void' };
+    if (flags & ts.TypeFlags.BigInt) return { kind: 'bigint' };
+    if (flags & ts.TypeFlags.BigIntLiteral) return this.error(site, `has the bigint literal type ${text()}; use bigint`);
+    if (type.isStringLiteral() || type.isNumberLiteral()) return { kind: 'literal', value: type.getLiteralValue() as string | number };
+    if (type.isBooleanLiteral()) return { kind: 'literal', value: text() === 'true' };
+    if (type.isEnum() || type.isEnumLiteral()) return this.#enum(type);
+    if (flags & (ts.TypeFlags.ESSymbol | ts.TypeFlags.UniqueESSymbol)) {
+      return this.error(site, `has the symbol type "${text()}"; symbols cannot cross the wire: use a string`);
+    }
+    if (type.isUnion()) return this.#union(type.getUnionTypes(), site);
+    if (type.isIntersection()) return { kind: 'intersection', members: type.getIntersectionTypes().map((t) => this.map(t, site)) };
+    if (type.isTuple()) return this.#tuple(type, site);
+    if (type.isArray() || type.isReadonlyArray()) {
+      const element = type.getArrayElementTypeOrThrow();
+      return { kind: 'array', element: this.map(element, site), readonly: type.isReadonlyArray(), constraints: {} };
+    }
+    if (type.isObject()) return this.#object(type, site, viaAlias);
+    return this.error(site, `has the type "${text()}", which zrpc cannot send: use JSON-like data, Date, Uint8Array or bigint`);
+  }
+
+  /** A type alias declared in the user's files, not generic: referenced by its name. */
+  #namedAlias(type: Type): MorphSymbol | undefined {
+    const alias = type.getAliasSymbol();
+    if (!alias || type.getAliasTypeArguments().length > 0) return undefined;
+    const declaration = alias.getDeclarations()[0];
+    return declaration && this.isUserFile(declaration.getSourceFile().getFilePath()) ? alias : undefined;
+  }
+
+  #reference(symbol: MorphSymbol, body: () => TypeNode): TypeNode {
+    const key = symbol.compilerSymbol;
+    let name = this.#names.get(key);
+    if (name !== undefined) return { kind: 'ref', name };
+    name = this.#uniqueName(symbol.getName());
+    this.#names.set(key, name);
+    const declaration = symbol.getDeclarations()[0];
+    const doc = declaration ? docOf(declaration) : undefined;
+    // Registered before the body is mapped, so a recursive reference finds it.
+    const entry: Declaration = { name, type: { kind: 'unknown' }, doc, form: 'alias' };
+    this.declarations.set(name, entry);
+    entry.type = body();
+    entry.form = entry.type.kind === 'object' ? 'interface' : 'alias';
+    return { kind: 'ref', name };
+  }
+
+  #uniqueName(base: string): string {
+    let name = base;
+    for (let i = 2; this.declarations.has(name) || name.endsWith('Schema'); i++) name = `${base}${i}`;
+    return name;
+  }
+
+  #enum(type: Type): TypeNode {
+    const literal = (t: Type): TypeNode => ({ kind: 'literal', value: t.getLiteralValue() as string | number });
+    // One member of an enum (`Color.Red`) is its literal value.
+    if (!type.isUnion()) return literal(type);
+    const members = type.getUnionTypes().map(literal);
+    const symbol = type.getSymbol();
+    if (!symbol?.getDeclarations().some(Node.isEnumDeclaration)) return { kind: 'union', members };
+    return this.#reference(symbol, () => ({ kind: 'union', members }));
+  }
+
+  #union(types: Type[], site: Site): TypeNode {
+    const members: TypeNode[] = [];
+    let sawTrue = false;
+    let sawFalse = false;
+    for (const t of types) {
+      if (t.isBooleanLiteral()) {
+        if (t.getText() === 'true') sawTrue = true;
+        else sawFalse = true;
+        continue;
+      }
+      members.push(this.map(t, site));
+    }
+    // The checker spells `boolean` as `true | false`; put it back.
+    if (sawTrue && sawFalse) members.push({ kind: 'boolean' });
+    else if (sawTrue || sawFalse) members.push({ kind: 'literal', value: sawTrue });
+    return members.length === 1 ? members[0]! : { kind: 'union', members };
+  }
+
+  #tuple(type: Type, site: Site): TypeNode {
+    const target = (type.compilerType as ts.TupleTypeReference).target;
+    const elements: TupleElement[] = type.getTupleElements().map((element, i) => {
+      const flags = target.elementFlags[i] ?? ts.ElementFlags.Required;
+      const label = target.labeledElementDeclarations?.[i];
+      return {
+        type: this.map(element, site),
+        optional: (flags & ts.ElementFlags.Optional) !== 0,
+        rest: (flags & ts.ElementFlags.Variable) !== 0,
+        name: label && ts.isIdentifier(label.name) ? label.name.text : undefined,
+      };
+    });
+    return { kind: 'tuple', elements, readonly: target.readonly };
+  }
+
+  #object(type: Type, site: Site, viaAlias: boolean): TypeNode {
+    const text = () => type.getText(site.node, ts.TypeFormatFlags.NoTruncation);
+    const symbol = type.getSymbol();
+    const name = symbol?.getName();
+    const declaration = symbol?.getDeclarations()[0];
+    // Mapped and literal types (`Record<string, T>` among them) have no name of their own.
+    const anonymous = !name || name.startsWith('__');
+    const fromLib = !anonymous && declaration ? !this.isUserFile(declaration.getSourceFile().getFilePath()) : false;
+
+    if (fromLib && name) {
+      const known = this.#libObject(type, name, site);
+      if (known) return known;
+    }
+    if (type.getCallSignatures().length > 0 || type.getConstructSignatures().length > 0) {
+      return this.error(site, `has a function type "${text()}"; functions cannot cross the wire: pass data, or split the method`);
+    }
+    if (type.isClass() || symbol?.getDeclarations().some(Node.isClassDeclaration)) {
+      return this.error(
+        site,
+        `has the class type "${text()}"; class instances cannot cross the wire: declare an interface for its data, or register a translator for the class`,
+      );
+    }
+    if (fromLib) return this.error(site, `has the type "${text()}", which zrpc cannot send: use JSON-like data, Date, Uint8Array or bigint`);
+
+    const isNamedInterface = !viaAlias && type.isInterface() && symbol && (type.getTargetType() === undefined || type.getTargetType() === type);
+    if (isNamedInterface) return this.#reference(symbol, () => this.#members(type, site));
+
+    // Anonymous object types and generic instantiations are written out where used.
+    if (this.#inlining.has(type.compilerType)) {
+      return this.error(site, `has the recursive generic type "${text()}"; declare a non-generic interface for it`);
+    }
+    this.#inlining.add(type.compilerType);
+    try {
+      return this.#members(type, site);
+    } finally {
+      this.#inlining.delete(type.compilerType);
+    }
+  }
+
+  #libObject(type: Type, name: string, site: Site): TypeNode | undefined {
+    switch (name) {
+      case 'Date':
+        return { kind: 'date' };
+      case 'Uint8Array':
+      case 'Buffer':
+        return { kind: 'bytes' };
+      case 'Map':
+      case 'ReadonlyMap':
+        return this.error(site, `has the type "${type.getText()}"; declare Record<string, T> (a Python dict with other keys arrives as a Map through the dynamic API only)`);
+      case 'Promise':
+        return this.error(site, `has a Promise type "${type.getText()}" where a value is expected: only a method's return type may be a Promise`);
+      case 'Set':
+      case 'ReadonlySet':
+        return this.error(site, `has the type "${type.getText()}"; a Set cannot cross the wire: use an array`);
+    }
+    if (runtimeClasses.has(name as RuntimeClass)) return { kind: 'runtime', name: name as RuntimeClass };
+    return undefined;
+  }
+
+  #members(type: Type, site: Site): TypeNode {
+    const properties: PropertyNode[] = [];
+    const indexType = type.getStringIndexType();
+    if (type.getNumberIndexType() && !indexType) {
+      return this.error(site, `has a numeric index signature; msgpack maps from Python may have number keys, but declare Map<number, T> for that`);
+    }
+    for (const property of type.getProperties()) {
+      const declaration = property.getValueDeclaration() ?? property.getDeclarations()[0];
+      const at = declaration ?? site.node;
+      const propertySite = { node: at, what: `property "${property.getName()}" of ${site.what}` };
+      if (declaration && (Node.isMethodSignature(declaration) || Node.isMethodDeclaration(declaration))) {
+        this.error(propertySite, `is a method; functions cannot cross the wire: pass data, or split the method`);
+        continue;
+      }
+      const optional = property.isOptional();
+      let propertyType = this.mapWithConstraints(declaredType(declaration) ?? property.getTypeAtLocation(site.node), propertySite, declaration);
+      if (optional) propertyType = withoutUndefined(propertyType);
+      properties.push({
+        name: property.getName(),
+        type: propertyType,
+        optional,
+        readonly: !!declaration && Node.isPropertySignature(declaration) && declaration.isReadonly(),
+        doc: declaration ? docOf(declaration) : undefined,
+      });
+    }
+    if (indexType) {
+      if (properties.length > 0) {
+        return this.error(site, `mixes named properties with an index signature; use one or the other`);
+      }
+      return { kind: 'record', value: this.map(indexType, site) };
+    }
+    return { kind: 'object', properties };
+  }
+}
+
+/**
+ * The type as written on a declaration, when that is safe to use: it keeps alias names
+ * that an optional member's `T | undefined` loses. Not inside generic interfaces, where
+ * the written type may name a type parameter.
+ */
+export function declaredType(declaration: Node | undefined): Type | undefined {
+  if (!declaration || !(Node.isPropertySignature(declaration) || Node.isParameterDeclaration(declaration))) return undefined;
+  const typeNode = declaration.getTypeNode();
+  if (!typeNode) return undefined;
+  const container = declaration.getParentWhile((n) => !Node.isInterfaceDeclaration(n) && !Node.isTypeAliasDeclaration(n))?.getParent();
+  if (container && (Node.isInterfaceDeclaration(container) || Node.isTypeAliasDeclaration(container)) && container.getTypeParameters().length > 0) {
+    return undefined;
+  }
+  return typeNode.getType();
+}
+
+/** `T | undefined` → `T`, for optional properties and parameters. */
+export function withoutUndefined(node: TypeNode): TypeNode {
+  if (node.kind !== 'union') return node;
+  const members = node.members.filter((m) => m.kind !== 'undefined');
+  return members.length === 1 ? members[0]! : { kind: 'union', members };
+}
+
+/** The description part of a node's JSDoc (tags left out), if it has one. */
+export function docOf(node: Node): string | undefined {
+  // Only the block right before the declaration: an earlier one documents the file.
+  const doc = Node.isJSDocable(node) ? node.getJsDocs().at(-1) : undefined;
+  return doc?.getDescription().trim() || undefined;
+}

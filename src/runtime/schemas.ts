@@ -1,0 +1,18 @@
+/**
+ * TypeBox schemas for values JSON Schema has no word for: `Date`, bytes, and instances
+ * of the classes zrpc carries in ext types. The generated validators use these.
+ */
+import Type, { type TSchema, type TUnsafe } from 'typebox';
+
+function instance<T>(check: (value: unknown) => boolean, message: string): TUnsafe<T> {
+  return Type.Refine(Type.Unsafe<T>({}), check, () => message) as unknown as TUnsafe<T>;
+}
+
+export const Wire = {
+  /** A valid `Date` (a Python `datetime` arrives as one). */
+  Date: (): TUnsafe<Date> => instance<Date>((v) => v instanceof Date && !Number.isNaN(v.getTime()), 'must be a Date'),
+  /** Bytes: a `Uint8Array` (or `Buffer`); msgpack bin, Python `bytes`. */
+  Bytes: (): TUnsafe<Uint8Array> => instance<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes (a Uint8Array)'),
+  /** An instance of `cls`, such as `PyDate`, or a class with a translator. */
+  Instance: <T>(cls: abstract new (...args: any[]) => T): TUnsafe<T> => instance<T>((v) => v instanceof cls, `must be a ${cls.name}`),
+} satisfies Record<string, (...args: any[]) => TSchema>;

@@ -1,0 +1,88 @@
+/**
+ * What generated clients and servers stand on: a caller that checks arguments against
+ * the method specs before sending (optional), and a handler built from an
+ * implementation object and the same specs.
+ */
+import { bindArguments, signatureOf } from './binding.js';
+import { method, type Handler, type MethodSpec } from './handler.js';
+import type { CallOptions } from './rpc-client.js';
+import type { Transport } from './service.js';
+
+/** Method specs by dotted wire name, as the generator writes them. */
+export type MethodSpecs = Readonly<Record<string, MethodSpec>>;
+
+/** A service a typed client talks through: closing and endpoint control. */
+export interface ClosableService {
+  close(): Promise<void>;
+  readonly transport: Transport;
+}
+
+export type Send = (name: string, args: unknown[], options: CallOptions) => Promise<unknown>;
+
+/** Sends calls for a generated client, with per-view call options. */
+export class TypedCaller {
+  readonly service: ClosableService;
+  readonly #send: Send;
+  readonly #specs: MethodSpecs;
+  readonly #check: boolean;
+  readonly options: CallOptions;
+
+  constructor(service: ClosableService, send: Send, specs: MethodSpecs, checkArguments = false, options: CallOptions = {}) {
+    this.service = service;
+    this.#send = send;
+    this.#specs = specs;
+    this.#check = checkArguments;
+    this.options = options;
+  }
+
+  /** Sends `name(...args)`; with argument checking on, a bad call fails here, unsent. */
+  call(name: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+    if (this.#check) {
+      try {
+        bindArguments(signatureOf(undefined, this.#specs[name]!), name, trimUndefined(args), undefined);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#send(name, args, options ? { ...this.options, ...options } : this.options);
+  }
+
+  /** The same caller with other default call options. */
+  with(options: CallOptions): TypedCaller {
+    return new TypedCaller(this.service, this.#send, this.#specs, this.#check, { ...this.options, ...options });
+  }
+
+  /** The same caller sending through another function (pub/sub topics). */
+  via(send: Send): TypedCaller {
+    return new TypedCaller(this.service, send, this.#specs, this.#check, this.options);
+  }
+}
+
+function trimUndefined(args: unknown[]): unknown[] {
+  let end = args.length;
+  while (end > 0 && args[end - 1] === undefined) end--;
+  return end === args.length ? [...args] : args.slice(0, end);
+}
+
+/**
+ * A runtime handler for `impl`: each spec's dotted name is looked up on `impl` (namespaces
+ * are nested objects) and exposed with its spec. Missing methods fail here, at start.
+ */
+export function typedHandler(impl: object, specs: MethodSpecs): Handler {
+  const root: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    const path = name.split('.');
+    let owner: Record<string, unknown> = impl as Record<string, unknown>;
+    let target = root;
+    for (const part of path.slice(0, -1)) {
+      owner = owner?.[part] as Record<string, unknown>;
+      target = (target[part] ??= {}) as Record<string, unknown>;
+    }
+    const last = path[path.length - 1]!;
+    const fn = owner?.[last];
+    if (typeof fn !== 'function') throw new TypeError(`the implementation has no method ${name}`);
+    const bound = owner;
+    target[last] = method((...args: unknown[]) => (fn as (...a: unknown[]) => unknown).apply(bound, args), spec);
+  }
+  return root;
+}
