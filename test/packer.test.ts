@@ -79,6 +79,12 @@ describe('packer', () => {
     assert.throws(() => packer.decode(Buffer.from('82a1610181a162', 'hex')));
   });
 
+  it('leaves undefined properties out of maps, like JSON', () => {
+    const packer = new Packer();
+    assert.deepEqual(packer.decode(packer.encode({ a: 1, b: undefined })), { a: 1 });
+    assert.deepEqual(packer.decode(packer.encode([1, undefined])), [1, null]);
+  });
+
   it('refuses __proto__ keys rather than polluting prototypes', () => {
     const packer = new Packer();
     assert.throws(() => packer.decode(Buffer.from('81a95f5f70726f746f5f5f01', 'hex')), /__proto__/);

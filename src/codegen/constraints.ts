@@ -18,6 +18,7 @@ export interface ParsedConstraints {
 const numeric = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'] as const;
 const counts = ['minLength', 'maxLength', 'minItems', 'maxItems'] as const;
 const strings = ['pattern', 'format'] as const;
+const known = ['integer', ...numeric, ...counts, ...strings];
 const forStrings = new Set<keyof Constraints>(['minLength', 'maxLength', 'pattern', 'format']);
 const forArrays = new Set<keyof Constraints>(['minItems', 'maxItems']);
 
@@ -35,9 +36,11 @@ export function constraintsOf(node: Node, site: Site, diagnostics: Diagnostic[])
   const result: ParsedConstraints = { integer: undefined, keywords: {} };
   const text = jsDocText(node);
   const fail = (message: string) => diagnostics.push(diagnosticAt(node, `${site.what}: ${message}`));
-  for (const match of text.matchAll(/@(\w+)[ \t]*([^\n]*)/g)) {
+  // A value runs to the end of its line, the comment's end, or the next known tag.
+  const next = `(?=[ \\t]+@(?:${known.join('|')})\\b|[ \\t]*\\*\\/|\\n|$)`;
+  for (const match of text.matchAll(new RegExp(`@(\\w+)[ \\t]*(.*?)${next}`, 'g'))) {
     const tag = match[1]!;
-    const value = match[2]!.replace(/\*\/\s*$/, '').trim();
+    const value = match[2]!.trim();
     if (tag === 'integer') {
       result.integer = true;
     } else if ((numeric as readonly string[]).includes(tag)) {

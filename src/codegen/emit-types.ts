@@ -53,8 +53,17 @@ export function tsType(node: TypeNode): string {
 /** How a reference to a declaration is written: its schema const, or `Type.Ref` inside a cycle. */
 export type RefWriter = (name: string) => string;
 
-export function schemaOf(node: TypeNode, ref: RefWriter): string {
-  const s = (n: TypeNode) => schemaOf(n, ref);
+/**
+ * A schema expression as a tree the printer can lay out: text, or a call/literal whose
+ * items go on one line when they fit and one per line when they do not.
+ */
+export type Doc = string | { open: string; items: Doc[]; close: string };
+
+const call = (name: string, items: Doc[], brackets: '[]' | '{}' | '' = ''): Doc =>
+  brackets ? { open: `${name}(${brackets[0]}`, items, close: `${brackets[1]})` } : { open: `${name}(`, items, close: ')' };
+
+export function schemaDoc(node: TypeNode, ref: RefWriter): Doc {
+  const s = (n: TypeNode) => schemaDoc(n, ref);
   switch (node.kind) {
     case 'number':
       return `Type.${node.integer ? 'Integer' : 'Number'}(${options(node.constraints)})`;
@@ -74,29 +83,40 @@ export function schemaOf(node: TypeNode, ref: RefWriter): string {
     case 'literal':
       return `Type.Literal(${typeof node.value === 'string' ? quote(node.value) : String(node.value)})`;
     case 'union':
-      return `Type.Union([${node.members.map(s).join(', ')}])`;
+      return call('Type.Union', node.members.map(s), '[]');
     case 'intersection':
-      return `Type.Intersect([${node.members.map(s).join(', ')}])`;
-    case 'array':
-      return `Type.Array(${[s(node.element), options(node.constraints)].filter(Boolean).join(', ')})`;
+      return call('Type.Intersect', node.members.map(s), '[]');
+    case 'array': {
+      const extra = options(node.constraints);
+      return call('Type.Array', extra ? [s(node.element), extra] : [s(node.element)]);
+    }
     case 'tuple': {
-      const simple = node.elements.every((e) => !e.optional && !e.rest);
-      if (simple) return `Type.Tuple([${node.elements.map((e) => s(e.type)).join(', ')}])`;
+      if (node.elements.every((e) => !e.optional && !e.rest)) return call('Type.Tuple', node.elements.map((e) => s(e.type)), '[]');
       // Optional and rest elements: JSON Schema's prefixItems says it directly.
       const fixed = node.elements.filter((e) => !e.rest);
       const rest = node.elements.find((e) => e.rest);
-      const required = fixed.filter((e) => !e.optional).length;
-      const parts = [`type: 'array'`, `prefixItems: [${fixed.map((e) => s(e.type)).join(', ')}]`, `items: ${rest ? s(rest.type) : 'false'}`, `minItems: ${required}`];
-      if (!rest) parts.push(`maxItems: ${fixed.length}`);
-      return `Type.Unsafe<${tsType(node)}>({ ${parts.join(', ')} })`;
+      const items: Doc[] = [
+        `type: 'array'`,
+        { open: 'prefixItems: [', items: fixed.map((e) => s(e.type)), close: ']' },
+        rest ? { open: 'items: ', items: [s(rest.type)], close: '' } : 'items: false',
+        `minItems: ${fixed.filter((e) => !e.optional).length}`,
+      ];
+      if (!rest) items.push(`maxItems: ${fixed.length}`);
+      return { open: `Type.Unsafe<${tsType(node)}>({`, items, close: '})' };
     }
-    case 'object': {
+    case 'object':
       if (node.properties.length === 0) return 'Type.Object({})';
-      const props = node.properties.map((p) => `${propertyKey(p.name)}: ${p.optional ? `Type.Optional(${s(p.type)})` : s(p.type)}`);
-      return `Type.Object({ ${props.join(', ')} })`;
-    }
+      return call(
+        'Type.Object',
+        node.properties.map((p) => {
+          const value = s(p.type);
+          const key = `${propertyKey(p.name)}: `;
+          return p.optional ? { open: `${key}Type.Optional(`, items: [value], close: ')' } : prefix(key, value);
+        }),
+        '{}',
+      );
     case 'record':
-      return `Type.Record(Type.String(), ${s(node.value)})`;
+      return call('Type.Record', ['Type.String()', s(node.value)]);
     case 'date':
       return 'Wire.Date()';
     case 'bytes':
@@ -106,6 +126,41 @@ export function schemaOf(node: TypeNode, ref: RefWriter): string {
     case 'ref':
       return ref(node.name);
   }
+}
+
+function prefix(text: string, doc: Doc): Doc {
+  return typeof doc === 'string' ? text + doc : { ...doc, open: text + doc.open };
+}
+
+/** The flat, one-line form of a doc. */
+export function flat(doc: Doc): string {
+  if (typeof doc === 'string') return doc;
+  // A lone wrapped item (`Type.Optional(...)`, `items: ...`) never needs inner spaces.
+  const single = doc.items.length === 1 && !/[[{]$/.test(doc.open);
+  const inner = doc.items.map(flat).join(', ');
+  if (single || doc.items.length === 0) return `${doc.open}${inner}${doc.close}`;
+  const pad = doc.open.endsWith('{') ? ' ' : '';
+  return `${doc.open}${pad}${inner}${pad}${doc.close}`;
+}
+
+/**
+ * Lays a doc out within `width` columns, starting at `column` with `level` two-space
+ * indents: flat when it fits, else one item per line, recursively.
+ */
+export function layout(doc: Doc, level: number, column = level * 2, width = 100): string {
+  const one = flat(doc);
+  if (typeof doc === 'string' || column + one.length <= width) return one;
+  if (doc.items.length === 1 && !/[[{]$/.test(doc.open)) {
+    return `${doc.open}${layout(doc.items[0]!, level, column + doc.open.length, width)}${doc.close}`;
+  }
+  const pad = '  '.repeat(level + 1);
+  const lines = doc.items.map((item) => `${pad}${layout(item, level + 1, pad.length, width)},`);
+  return `${doc.open}\n${lines.join('\n')}\n${'  '.repeat(level)}${doc.close}`;
+}
+
+/** A schema expression laid out to start at `column` on a line indented `level` times. */
+export function schemaOf(node: TypeNode, ref: RefWriter, level = 0, column = level * 2): string {
+  return layout(schemaDoc(node, ref), level, column);
 }
 
 function options(constraints: Constraints): string {

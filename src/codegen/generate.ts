@@ -70,7 +70,12 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const base = commonFolder(inputs);
   const modules: Array<{ input: string; output: string; model: ModuleModel }> = [];
   for (const source of sources) {
-    diagnostics.push(...typeErrors(project, source.getFilePath()));
+    const compileErrors = typeErrors(project, source.getFilePath());
+    if (compileErrors.length > 0) {
+      // What the checker cannot type would only come back as noise about `any`.
+      diagnostics.push(...compileErrors);
+      continue;
+    }
     const mapper = new TypeMapper(isUserFile);
     const services = extractServices(source, mapper);
     diagnostics.push(...mapper.diagnostics);

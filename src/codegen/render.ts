@@ -35,8 +35,8 @@ function moduleView(model: ModuleModel) {
   const groups = orderDeclarations(model.declarations).map((group) => {
     if (!group.cyclic) {
       const d = group.declaration;
-      const prefix = `export const ${schemaName(d.name)} = `.length;
-      return { declarations: [declarationView(d)], defs: [], schemas: [{ name: d.name, schema: indent(schemaOf(d.type, schemaName), 0, prefix) }] };
+      const column = `export const ${schemaName(d.name)} = `.length;
+      return { declarations: [declarationView(d)], defs: [], schemas: [{ name: d.name, schema: schemaOf(d.type, schemaName, 0, column) }] };
     }
     const names = group.declarations.map((d) => d.name);
     const defsName = `${lowerFirst(names[0]!)}Definitions`;
@@ -44,7 +44,7 @@ function moduleView(model: ModuleModel) {
     const ref = (name: string) => (inGroup.has(name) ? `Type.Ref(${quote(name)})` : schemaName(name));
     return {
       declarations: group.declarations.map(declarationView),
-      defs: [{ defsName, names: names.join(', '), members: group.declarations.map((d) => ({ name: propertyKey(d.name), schema: indent(schemaOf(d.type, ref), 1) })) }],
+      defs: [{ defsName, names: names.join(', '), members: group.declarations.map((d) => ({ name: propertyKey(d.name), schema: schemaOf(d.type, ref, 1, 4 + d.name.length) })) }],
       schemas: names.map((name) => ({ name, schema: `Type.Cyclic(${defsName}, ${quote(name)})` })),
     };
   });
@@ -104,7 +104,7 @@ function serviceView(service: ServiceModel, used: Set<string>) {
     return {
       handlerName: `${prefix}Handler`,
       clientName: `${prefix}${clientSuffix}`,
-      handlerDoc: docBlock(isRoot ? service.doc ?? `What a ${service.name} server implements: each method returns its result or a promise of it.` : ns.doc),
+      handlerDoc: docBlock(isRoot ? service.doc ?? `What the ${service.name} server implements: each method returns its result or a promise of it.` : ns.doc),
       clientDoc: docBlock(isRoot ? defaultClientDoc(service) : ns.doc),
       hasChildren: ns.namespaces.length > 0,
       withOptions: isRoot && service.pattern === 'rpc',
@@ -161,13 +161,14 @@ function methodView(method: MethodModel, service: ServiceModel) {
 }
 
 function specView(method: MethodModel) {
-  const param = (p: ParamModel) => ({ nameLiteral: quote(p.name), schema: indent(schemaOf(p.type, schemaName), 3), optional: p.optional });
+  const param = (p: ParamModel) => ({ nameLiteral: quote(p.name), schema: schemaOf(p.type, schemaName, 3, 24 + p.name.length), optional: p.optional });
   const checksReturn = method.returns.kind !== 'void' && method.returns.kind !== 'undefined' && method.returns.kind !== 'unknown';
   return {
     key: quote(method.wireName),
+    hasParams: method.params.length > 0,
     params: method.params.map(param),
     rest: method.rest ? [param(method.rest)] : [],
-    returns: checksReturn ? [indent(schemaOf(method.returns, schemaName), 2)] : [],
+    returns: checksReturn ? [schemaOf(method.returns, schemaName, 2, 13)] : [],
   };
 }
 
@@ -223,71 +224,6 @@ function docBlock(doc: string | undefined): string[] {
   const lines = doc.split('\n').map((l) => l.trimEnd().replaceAll('*/', '*\\/'));
   if (lines.length === 1) return [`/** ${lines[0]} */`];
   return ['/**', ...lines.map((l) => (l ? ` * ${l}` : ' *')), ' */'];
-}
-
-/**
- * Long schema expressions broken over lines: `Type.Object({` ... `})` with one property a
- * line, nested at two spaces a level. `level` is the indentation where the text starts.
- */
-function indent(schema: string, level: number, prefix = 20): string {
-  const width = 100 - level * 2 - prefix;
-  if (schema.length <= width) return schema;
-  return breakLines(schema, level);
-}
-
-function breakLines(text: string, level: number): string {
-  // Split the outermost bracketed list at its top-level commas, then recurse into parts.
-  const open = text.search(/[{[(]/);
-  if (open === -1) return text;
-  const close = matching(text, open);
-  if (close === -1) return text;
-  const inner = text.slice(open + 1, close).trim();
-  const stripped = inner.replace(/^[{[]\s*/, '').replace(/\s*[}\]]$/, '');
-  const wrapped = inner !== stripped ? { before: inner[0]!, after: inner[inner.length - 1]! } : undefined;
-  const parts = splitTopLevel(wrapped ? stripped : inner);
-  if (parts.length <= 1 && !wrapped) return text;
-  const pad = '  '.repeat(level + 1);
-  const body = parts.map((p) => `${pad}${indent(p.trim(), level + 1, 0)},`).join('\n');
-  const head = text.slice(0, open + 1) + (wrapped ? wrapped.before : '');
-  const tail = (wrapped ? wrapped.after : '') + text.slice(close);
-  return `${head}\n${body}\n${'  '.repeat(level)}${tail}`;
-}
-
-function matching(text: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === "'") i = skipQuoted(text, i);
-    else if ('{[('.includes(c)) depth++;
-    else if ('}])'.includes(c) && --depth === 0) return i;
-  }
-  return -1;
-}
-
-function splitTopLevel(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === "'") i = skipQuoted(text, i);
-    else if ('{[(<'.includes(c)) depth++;
-    else if ('}])>'.includes(c)) depth--;
-    else if (c === ',' && depth === 0) {
-      parts.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  if (text.slice(start).trim()) parts.push(text.slice(start));
-  return parts;
-}
-
-function skipQuoted(text: string, open: number): number {
-  for (let i = open + 1; i < text.length; i++) {
-    if (text[i] === '\\') i++;
-    else if (text[i] === "'") return i;
-  }
-  return text.length;
 }
 
 function lowerFirst(name: string): string {

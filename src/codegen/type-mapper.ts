@@ -46,10 +46,9 @@ export class TypeMapper {
       return this.error(site, `has the generic type "${text()}"; a type parameter cannot be checked on the wire: use a concrete type`);
     }
 
+    if (type.isEnum() || type.isEnumLiteral()) return this.#enum(type);
     const alias = this.#namedAlias(type);
     if (alias) return this.#reference(alias, () => this.#mapStructure(type, site, true));
-
-    if (type.isEnum() || (type.isEnumLiteral() && !type.isUnion())) return this.#enum(type);
     return this.#mapStructure(type, site, false);
   }
 
@@ -136,7 +135,10 @@ export class TypeMapper {
     // The checker spells `boolean` as `true | false`; put it back.
     if (sawTrue && sawFalse) members.push({ kind: 'boolean' });
     else if (sawTrue || sawFalse) members.push({ kind: 'literal', value: sawTrue });
-    return members.length === 1 ? members[0]! : { kind: 'union', members };
+    // null and undefined read best last: `string | null`.
+    const empty = (m: TypeNode) => m.kind === 'null' || m.kind === 'undefined';
+    const ordered = [...members.filter((m) => !empty(m)), ...members.filter(empty)];
+    return ordered.length === 1 ? ordered[0]! : { kind: 'union', members: ordered };
   }
 
   #tuple(type: Type, site: Site): TypeNode {
@@ -144,9 +146,11 @@ export class TypeMapper {
     const elements: TupleElement[] = type.getTupleElements().map((element, i) => {
       const flags = target.elementFlags[i] ?? ts.ElementFlags.Required;
       const label = target.labeledElementDeclarations?.[i];
+      const optional = (flags & ts.ElementFlags.Optional) !== 0;
+      const mapped = this.map(element, site);
       return {
-        type: this.map(element, site),
-        optional: (flags & ts.ElementFlags.Optional) !== 0,
+        type: optional ? withoutUndefined(mapped) : mapped,
+        optional,
         rest: (flags & ts.ElementFlags.Variable) !== 0,
         name: label && ts.isIdentifier(label.name) ? label.name.text : undefined,
       };
@@ -257,11 +261,8 @@ export function declaredType(declaration: Node | undefined): Type | undefined {
   if (!declaration || !(Node.isPropertySignature(declaration) || Node.isParameterDeclaration(declaration))) return undefined;
   const typeNode = declaration.getTypeNode();
   if (!typeNode) return undefined;
-  const container = declaration.getParentWhile((n) => !Node.isInterfaceDeclaration(n) && !Node.isTypeAliasDeclaration(n))?.getParent();
-  if (container && (Node.isInterfaceDeclaration(container) || Node.isTypeAliasDeclaration(container)) && container.getTypeParameters().length > 0) {
-    return undefined;
-  }
-  return typeNode.getType();
+  const generic = declaration.getAncestors().some((a) => Node.isTypeParametered(a) && a.getTypeParameters().length > 0);
+  return generic ? undefined : typeNode.getType();
 }
 
 /** `T | undefined` → `T`, for optional properties and parameters. */

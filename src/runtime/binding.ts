@@ -97,7 +97,11 @@ export function bindArguments(sig: Signature, method: string, args: unknown[], k
   }
   for (let i = 0; i < count; i++) {
     const param = params[i]!;
-    if (param.check && !(bound[i] === undefined && param.optional)) check(param, i, bound[i], method);
+    if (!param.check) continue;
+    // A skipped optional argument arrives as nil from JavaScript (`f(a, undefined, c)`)
+    // and as None from Python: when the schema does not take null, it means "not given".
+    if (bound[i] === null && param.optional && !param.check.Check(null)) bound[i] = undefined;
+    if (!(bound[i] === undefined && param.optional)) check(param, i, bound[i], method);
   }
   if (given > count) {
     const rest = sig.rest!;

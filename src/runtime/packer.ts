@@ -7,6 +7,7 @@
  * - A map with any non-string key (Python's `{1: 'a'}` or `{(1, 2): 'a'}`) decodes to a
  *   `Map`, and a `Map` encodes as a msgpack map with its keys as they are.
  * - Ext codes with no translator decode to `ExtData`, which re-encodes to the same bytes.
+ * - A property whose value is `undefined` is left out of its map, as JSON does.
  */
 import { Decoder, Encoder, ExtData, type ExtensionCodecType } from '@msgpack/msgpack';
 
@@ -146,7 +147,8 @@ export class Packer {
 
   constructor(table: TranslationTable = {}, limits: DecodeLimits = {}) {
     const codec = new TranslatorCodec(toMap(table));
-    this.#encoder = new WireEncoder({ extensionCodec: codec, useBigInt64: true });
+    // ignoreUndefined: `{ note: undefined }` is an absent optional property, not a null one.
+    this.#encoder = new WireEncoder({ extensionCodec: codec, useBigInt64: true, ignoreUndefined: true });
     this.#decoder = new WireDecoder({
       extensionCodec: codec,
       ...limits,

@@ -23,9 +23,9 @@ export interface RpcClientOptions extends ServiceOptions {
 /** Per-call settings; `client.with(...)` makes them the default for a view. */
 export interface CallOptions {
   /** Milliseconds before the call fails with `RpcTimeoutError`; `undefined` waits forever. */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Aborting it rejects the call with `CallAbortedError` (the reply, if any, is dropped). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 type Named = Readonly<Record<string, unknown>> | undefined;
