@@ -68,6 +68,7 @@ function buildSignature(fn: Function | undefined, spec: MethodSpec): Signature {
 }
 
 type Kwargs = Readonly<Record<string, unknown>> | ReadonlyMap<unknown, unknown>;
+const none: ReadonlyArray<[unknown, unknown]> = [];
 
 /**
  * Binds wire arguments to parameter positions, as Python would, and checks each one.
@@ -83,7 +84,7 @@ export function bindArguments(sig: Signature, method: string, args: unknown[], k
   // `args` is this call's own decoded array, so it is filled in place when it fits.
   const bound = given > count ? args.slice(0, count) : args;
   while (bound.length < count) bound.push(undefined);
-  const entries = kwargs instanceof Map ? [...kwargs] : kwargs ? Object.entries(kwargs) : [];
+  const entries = kwargs === undefined ? none : kwargs instanceof Map ? [...kwargs] : Object.entries(kwargs);
   for (const [key, value] of entries) {
     const index = typeof key === 'string' ? sig.byName.get(key) : undefined;
     if (index === undefined) throw new ParameterError(`${method}: got an unexpected keyword argument '${String(key)}'`);

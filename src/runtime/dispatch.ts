@@ -30,7 +30,11 @@ export interface ServerOptions extends ServiceOptions {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Decodes the method name frame; throws `ProtocolError` if it is not UTF-8. */
-export function decodeName(frame: Uint8Array): string {
+export function decodeName(frame: Buffer): string {
+  // Buffer's native decoder is the fast path; it marks bad bytes with U+FFFD, and only
+  // then does the strict decoder run, to tell a real U+FFFD from invalid input.
+  const name = frame.toString('utf8');
+  if (!name.includes('\uFFFD')) return name;
   try {
     return utf8.decode(frame);
   } catch (cause) {

@@ -103,24 +103,38 @@ export interface ResolvedMethod {
   readonly spec: MethodSpec;
 }
 
-/** Finds `a.b.c` in a handler; throws `NotFoundError` unless it names a marked function. */
+/**
+ * Finds `a.b.c` in a handler; throws `NotFoundError` unless it names a marked function.
+ * The walk happens on every call, so a handler may change its members at run time.
+ */
 export function resolveMethod(root: Handler, name: string): ResolvedMethod {
+  const parts = pathOf(name);
   let owner: object = root;
-  let start = 0;
-  for (;;) {
-    const dot = name.indexOf('.', start);
-    const part = dot === -1 ? name.slice(start) : name.slice(start, dot);
-    if (part === '' || forbidden.has(part)) throw new NotFoundError(name);
-    const value: unknown = (owner as Record<string, unknown>)[part];
-    if (dot === -1) {
-      const spec = typeof value === 'function' ? marked.get(value) : undefined;
-      if (!spec) throw new NotFoundError(name);
-      return { fn: value as Fn, owner, spec };
-    }
+  const last = parts.length - 1;
+  for (let i = 0; i < last; i++) {
+    const value: unknown = (owner as Record<string, unknown>)[parts[i]!];
     if (!isNamespace(value)) throw new NotFoundError(name);
     owner = value;
-    start = dot + 1;
   }
+  const value: unknown = (owner as Record<string, unknown>)[parts[last]!];
+  const spec = typeof value === 'function' ? marked.get(value) : undefined;
+  if (!spec) throw new NotFoundError(name);
+  return { fn: value as Fn, owner, spec };
+}
+
+const paths = new Map<string, readonly string[]>();
+const PATH_CACHE_LIMIT = 10_000;
+const noPath: readonly string[] = [''];
+
+/** `a.b.c` split once and kept; a name with an empty or forbidden part maps to a path that finds nothing. */
+function pathOf(name: string): readonly string[] {
+  let parts = paths.get(name);
+  if (!parts) {
+    parts = name.split('.');
+    if (parts.some((p) => p === '' || forbidden.has(p))) parts = noPath;
+    if (paths.size < PATH_CACHE_LIMIT) paths.set(name, parts);
+  }
+  return parts;
 }
 
 /** The spec of a marked function, if it is one. */

@@ -28,7 +28,11 @@ export function encodeRequestHeader(prefix: number, requestId: number): Buffer {
 export function encodeReplyHeader(prefix: number, requestHeader: Uint8Array, isError: boolean): Buffer {
   const header = Buffer.allocUnsafe(REPLY_HEADER_SIZE);
   header.writeUInt32LE(prefix, 0);
-  header.set(requestHeader.subarray(4, 8), 4);
+  // Byte by byte: a subarray would allocate a view on the hot path.
+  header[4] = requestHeader[4]!;
+  header[5] = requestHeader[5]!;
+  header[6] = requestHeader[6]!;
+  header[7] = requestHeader[7]!;
   header.writeDoubleLE(Date.now() / 1000, 8);
   header[16] = isError ? 1 : 0;
   return header;

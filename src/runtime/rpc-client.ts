@@ -159,9 +159,9 @@ export class RpcClient extends Service {
         call.onAbort = () => this.#fail(id, aborted(name, signal));
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
-      this.sendQueue
-        .send([encodeRequestHeader(this.#prefix, id), this.#nameFrame(name), argsFrame, kwargsFrame])
-        .catch((error: unknown) => this.#fail(id, error instanceof RpcError ? error : new RpcError(`call ${name} could not be sent`, { cause: error })));
+      this.sendQueue.post([encodeRequestHeader(this.#prefix, id), this.#nameFrame(name), argsFrame, kwargsFrame], (error) => {
+        if (error) this.#fail(id, error instanceof RpcError ? error : new RpcError(`call ${name} could not be sent`, { cause: error }));
+      });
     });
   }
 

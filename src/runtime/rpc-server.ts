@@ -43,7 +43,8 @@ export class RpcServer extends Service {
       });
       return;
     }
-    const envelope = frames.slice(0, count - 4);
+    // One identity frame is the common case (no proxy in between): skip the slice.
+    const envelope = count === 5 ? [frames[0]!] : frames.slice(0, count - 4);
     const header = frames[count - 4]!;
     let name = '?';
     try {
@@ -87,10 +88,11 @@ export class RpcServer extends Service {
     this.#send(envelope, encodeReplyHeader(this.#prefix, header, true), body, name);
   }
 
-  #send(envelope: Buffer[], header: Buffer, body: Uint8Array, name: string): void {
+  #send(envelope: Array<Buffer | Uint8Array>, header: Buffer, body: Uint8Array, name: string): void {
     if (this.closed) return;
-    this.sendQueue.send([...envelope, header, body]).catch((error: unknown) => {
-      if (!this.closed) this.log.warn(`reply to ${name} was not sent`, { error });
+    envelope.push(header, body);
+    this.sendQueue.post(envelope, (error) => {
+      if (error && !this.closed) this.log.warn(`reply to ${name} was not sent`, { error });
     });
   }
 

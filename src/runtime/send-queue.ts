@@ -13,9 +13,10 @@ export class SendQueueFullError extends RpcError {}
 
 interface Entry {
   frames: Frames;
-  resolve: () => void;
-  reject: (error: Error) => void;
+  done: (error?: Error) => void;
 }
+
+const ignore = (): void => {};
 
 export class SendQueue {
   readonly #socket: Writable<Frames>;
@@ -24,6 +25,8 @@ export class SendQueue {
   #busy = false;
   #closed: Error | undefined;
   #idle: Array<() => void> = [];
+  /** Called when the message in flight settles; replaced as each one goes out. */
+  #current: (error?: Error) => void = ignore;
 
   constructor(socket: Writable<Frames>, limit: number) {
     this.#socket = socket;
@@ -35,43 +38,51 @@ export class SendQueue {
     return this.#waiting.length;
   }
 
-  /** Resolves once ZeroMQ has taken the message (not when the peer has it). */
-  send(frames: Frames): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closed);
-    if (!this.#busy) {
-      this.#busy = true;
-      const sent = this.#socket.send(frames);
-      sent.then(this.#next, this.#next);
-      return sent;
-    }
+  /**
+   * Queues a message; `done` is called once ZeroMQ has taken it (no argument) or it has
+   * failed. The hot path: no promise of its own.
+   */
+  post(frames: Frames, done: (error?: Error) => void = ignore): void {
+    if (this.#closed) return done(this.#closed);
+    if (!this.#busy) return this.#start(frames, done);
     if (this.#waiting.length >= this.#limit) {
-      return Promise.reject(
-        new SendQueueFullError(`send queue is full (${this.#limit} messages): the peer is not keeping up`),
-      );
+      return done(new SendQueueFullError(`send queue is full (${this.#limit} messages): the peer is not keeping up`));
     }
-    return new Promise((resolve, reject) => this.#waiting.push({ frames, resolve, reject }));
+    this.#waiting.push({ frames, done });
   }
 
-  readonly #next = (): void => {
-    const entry = this.#waiting.shift();
-    if (!entry || this.#closed) {
-      this.#busy = false;
-      const idle = this.#idle;
-      this.#idle = [];
-      for (const wake of idle) wake();
-      return;
-    }
-    const sent = this.#socket.send(entry.frames);
-    sent.then(entry.resolve, entry.reject);
-    sent.then(this.#next, this.#next);
-  };
+  /** Resolves once ZeroMQ has taken the message (not when the peer has it). */
+  send(frames: Frames): Promise<void> {
+    return new Promise((resolve, reject) => this.post(frames, (error) => (error ? reject(error) : resolve())));
+  }
 
-  /** Rejects everything still waiting; the message in flight settles on its own. */
+  #start(frames: Frames, done: (error?: Error) => void): void {
+    this.#busy = true;
+    this.#current = done;
+    this.#socket.send(frames).then(this.#sent, this.#failed);
+  }
+
+  readonly #sent = (): void => this.#settle(undefined);
+  readonly #failed = (error: Error): void => this.#settle(error);
+
+  #settle(error: Error | undefined): void {
+    const done = this.#current;
+    done(error);
+    const entry = this.#waiting.shift();
+    if (entry && !this.#closed) return this.#start(entry.frames, entry.done);
+    this.#busy = false;
+    this.#current = ignore;
+    const idle = this.#idle;
+    this.#idle = [];
+    for (const wake of idle) wake();
+  }
+
+  /** Fails everything still waiting; the message in flight settles on its own. */
   close(error: Error = new ServiceClosedError()): void {
     this.#closed = error;
     const waiting = this.#waiting;
     this.#waiting = [];
-    for (const entry of waiting) entry.reject(error);
+    for (const entry of waiting) entry.done(error);
   }
 
   /** Resolves once nothing is waiting or in flight. */

@@ -81,8 +81,7 @@ export function typedHandler(impl: object, specs: MethodSpecs): Handler {
     const last = path[path.length - 1]!;
     const fn = owner?.[last];
     if (typeof fn !== 'function') throw new TypeError(`the implementation has no method ${name}`);
-    const bound = owner;
-    target[last] = method((...args: unknown[]) => (fn as (...a: unknown[]) => unknown).apply(bound, args), spec);
+    target[last] = method((fn as (...args: unknown[]) => unknown).bind(owner), spec);
   }
   return root;
 }
