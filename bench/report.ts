@@ -7,9 +7,8 @@ export interface Row {
   value: number;
   unit: string;
   lowerIsBetter?: boolean;
-  /** A target from the issue, judged on this run (zrpc rows only). */
-  target?: string;
-  met?: boolean;
+  /** Targets from the issue, each judged on this run (zrpc rows only). */
+  targets?: Array<{ text: string; met: boolean }>;
   note?: string;
 }
 
@@ -28,14 +27,23 @@ function ratio(rows: readonly Row[], row: Row): string {
   return `${(row.value / raw.value).toFixed(2)} ×`;
 }
 
+const implOrder = ['zrpc', 'raw', 'python', 'grpc'];
+
+/** Rows of one scenario together, in the order scenarios were first measured. */
+function ordered(rows: readonly Row[]): Row[] {
+  const groups = [...new Set(rows.map((r) => `${r.group}\u0000${r.name}`))];
+  const key = (r: Row) => groups.indexOf(`${r.group}\u0000${r.name}`) * 10 + implOrder.indexOf(r.impl);
+  return [...rows].sort((a, b) => key(a) - key(b));
+}
+
 function cells(rows: readonly Row[], labels: Labels): string[][] {
-  return rows.map((r) => [
+  return ordered(rows).map((r) => [
     r.group,
     r.name,
     labels[r.impl] ?? r.impl,
     format(r.value, r.unit),
     ratio(rows, r),
-    r.target ? `${r.met ? 'met' : 'MISSED'}: ${r.target}` : '',
+    (r.targets ?? []).map((t) => `${t.met ? 'met' : 'MISSED'}: ${t.text}`).join('; '),
     r.note ?? '',
   ]);
 }

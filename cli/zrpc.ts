@@ -3,6 +3,7 @@
  * The `zrpc` command: a thin commander shell over the library functions that do the work.
  */
 import { Command } from 'commander';
+import { writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { generate, GeneratorError, watchAndGenerate, type GenerateResult } from '../src/codegen/index.js';
 
@@ -41,6 +42,24 @@ program
     }
   });
 
+program
+  .command('keygen')
+  .description('make a CURVE key pair (Z85) for the curve option of zrpc services')
+  .option('-o, --out <file>', 'write { publicKey, secretKey } as JSON to <file> (mode 600) and print the public key')
+  .action(async (options: { out?: string }) => {
+    // Loaded here so that `zrpc generate` never loads ZeroMQ's native addon.
+    const { generateKeyPair } = await import('../src/runtime/curve.js');
+    const pair = generateKeyPair();
+    if (!options.out) {
+      console.log(`publicKey=${pair.publicKey}\nsecretKey=${pair.secretKey}`);
+      return;
+    }
+    await writeFile(options.out, `${JSON.stringify(pair, null, 2)}\n`, { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+      throw new Error(error.code === 'EEXIST' ? `${options.out} exists; not overwriting a key` : error.message, { cause: error });
+    });
+    console.log(`publicKey=${pair.publicKey}\n(secret key in ${options.out})`);
+  });
+
 function summary(result: GenerateResult, check: boolean): string {
   const total = result.files.length;
   if (check) return `zrpc: ${total} generated file${total === 1 ? '' : 's'} up to date`;
@@ -53,4 +72,9 @@ function describeError(error: unknown): string {
   return `zrpc: ${error instanceof Error ? error.message : String(error)}`;
 }
 
-await program.parseAsync();
+try {
+  await program.parseAsync();
+} catch (error) {
+  console.error(`zrpc: ${(error as Error).message}`);
+  process.exitCode = 1;
+}

@@ -37,7 +37,7 @@ export {
 } from './errors.js';
 export * as builtins from './builtins.js';
 export { ErrorTranslator, mergeErrorTables, toWireError, wireNameOf, type ErrorClass, type ErrorTable, type WireError } from './error-table.js';
-export { Packer, ExtData, EncodeError, type Translator, type TranslationTable, type DecodeLimits } from './packer.js';
+export { Packer, ExtData, EncodeError, DEFAULT_DECODE_LIMITS, type Translator, type TranslationTable, type DecodeLimits } from './packer.js';
 export { PyDate, PyDateTime, PyTime, PyTimedelta, PyTimezone, datetimeTranslators } from './datetime.js';
 export { PickleError } from './pickle.js';
 export { createPacker } from './translators.js';
@@ -48,3 +48,4 @@ export type { Logger, LogMethod } from './logger.js';
 export { ServiceError } from './errors.js';
 export { Wire } from './schemas.js';
 export { TypedCaller, typedHandler, type MethodSpecs, type ClosableService, type Send } from './typed.js';
+export { generateKeyPair, type CurveOptions, type CurveServerOptions, type CurveClientOptions, type KeyPair } from './curve.js';

@@ -9,7 +9,7 @@
  * - Ext codes with no translator decode to `ExtData`, which re-encodes to the same bytes.
  * - A property whose value is `undefined` is left out of its map, as JSON does.
  */
-import { Decoder, Encoder, ExtData, type ExtensionCodecType } from '@msgpack/msgpack';
+import { DecodeError, Decoder, Encoder, ExtData, type ExtensionCodecType } from '@msgpack/msgpack';
 
 /** A value class and how it becomes bytes inside an ext type, and back. */
 export type Translator<T = any> = readonly [
@@ -23,14 +23,34 @@ export type TranslationTable =
   | Readonly<Record<number, Translator>>
   | ReadonlyMap<number, Translator>;
 
-/** Caps on what one decoded message may declare, so one message cannot take the heap. */
+/**
+ * Caps on what one decoded message may declare, so one message cannot take the heap.
+ * Past one, decoding fails with a `DecodeError` that names it, and the server answers
+ * `ProtocolError`. Defaults: `DEFAULT_DECODE_LIMITS`.
+ */
 export interface DecodeLimits {
+  /** UTF-8 bytes in one string. */
   maxStrLength?: number;
+  /** Bytes in one binary value. */
   maxBinLength?: number;
+  /** Items in one array. */
   maxArrayLength?: number;
+  /** Entries in one map. */
   maxMapLength?: number;
+  /** Bytes in one ext value (the date/time pickles are under 120). */
   maxExtLength?: number;
+  /** Arrays and maps nested in one another. */
+  maxDepth?: number;
 }
+
+export const DEFAULT_DECODE_LIMITS: Readonly<Required<DecodeLimits>> = {
+  maxStrLength: 64 * 2 ** 20,
+  maxBinLength: 256 * 2 ** 20,
+  maxArrayLength: 4 * 2 ** 20,
+  maxMapLength: 2 ** 20,
+  maxExtLength: 16 * 2 ** 20,
+  maxDepth: 200,
+};
 
 export { ExtData };
 
@@ -42,15 +62,31 @@ const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
  * We want number-when-exact, so two of its read methods are replaced on a subclass; the
  * names are checked at load time and the dependency is pinned.
  */
-class WireDecoder extends Decoder {}
+class WireDecoder extends Decoder {
+  /** Set per instance: nesting deeper than this is refused. */
+  maxDepth = DEFAULT_DECODE_LIMITS.maxDepth;
+}
 interface DecoderInternals {
   readU64(): number | bigint;
   readI64(): number | bigint;
   readU64AsBigInt(): bigint;
   readI64AsBigInt(): bigint;
+  pushArrayState(size: number): void;
+  pushMapState(size: number): void;
+  stack: { length: number };
+  maxDepth: number;
 }
 const decoderProto = WireDecoder.prototype as unknown as DecoderInternals;
-requireMethods(decoderProto, ['readU64AsBigInt', 'readI64AsBigInt', 'readU64', 'readI64']);
+requireMethods(decoderProto, ['readU64AsBigInt', 'readI64AsBigInt', 'readU64', 'readI64', 'pushArrayState', 'pushMapState']);
+/* The decoder keeps its own stack of open arrays and maps; bound its depth, which the
+ * library does not, so a deeply nested message cannot grow that stack without limit. */
+for (const name of ['pushArrayState', 'pushMapState'] as const) {
+  const push = decoderProto[name];
+  decoderProto[name] = function (this: DecoderInternals, size: number) {
+    if (this.stack.length >= this.maxDepth) throw new DecodeError(`Max depth exceeded: arrays and maps nested more than ${this.maxDepth} deep`);
+    push.call(this, size);
+  };
+}
 decoderProto.readU64 = function (this: DecoderInternals) {
   const value = this.readU64AsBigInt();
   return value <= MAX_SAFE ? Number(value) : value;
@@ -147,17 +183,20 @@ export class Packer {
 
   constructor(table: TranslationTable = {}, limits: DecodeLimits = {}) {
     const codec = new TranslatorCodec(toMap(table));
+    const { maxDepth, ...lengths } = { ...DEFAULT_DECODE_LIMITS, ...limits };
     // ignoreUndefined: `{ note: undefined }` is an absent optional property, not a null one.
     this.#encoder = new WireEncoder({ extensionCodec: codec, useBigInt64: true, ignoreUndefined: true });
-    this.#decoder = new WireDecoder({
+    const decoder = new WireDecoder({
       extensionCodec: codec,
-      ...limits,
+      ...lengths,
       mapKeyConverter: (key) => {
         if (typeof key === 'string' && !key.startsWith(KEY_TOKEN)) return key;
         this.#keys.push(key);
         return KEY_TOKEN + (this.#keys.length - 1);
       },
     });
+    decoder.maxDepth = maxDepth;
+    this.#decoder = decoder;
   }
 
   /** A fresh buffer: safe to hand to zeromq.js, which may send it without copying. */

@@ -5,7 +5,9 @@
 import type { Socket, SocketOptions, Writable } from 'zeromq';
 import { ServiceClosedError } from './errors.js';
 import { toLog, type Log, type Logger } from './logger.js';
+import { curveSocketOptions, isCurveServer, type CurveOptions } from './curve.js';
 import { SendQueue, type Frames } from './send-queue.js';
+import { newZapDomain, registerAllowList } from './zap.js';
 
 /** Where a service listens or dials: `opts.bind` and `opts.connect` each take one or a list. */
 export interface EndpointOptions {
@@ -28,6 +30,12 @@ export interface ServiceOptions extends EndpointOptions {
   socket?: Record<string, unknown>;
   /** How many outgoing messages may wait behind the one in flight. Default 100 000. */
   sendQueueLimit?: number;
+  /**
+   * CURVE encryption and authentication (keys in Z85, from `zrpc keygen`). The side with
+   * `{ secretKey, allow? }` is the CURVE server; the other gives `{ serverKey, publicKey,
+   * secretKey }`. With `allow`, only the listed client keys get a call through.
+   */
+  curve?: CurveOptions;
 }
 
 const DEFAULT_LINGER_MS = 1000;
@@ -51,7 +59,9 @@ export function createSocket<S extends Socket>(
   SocketClass: new (options?: SocketOptions<S>) => S,
   options: ServiceOptions,
 ): S {
-  return new SocketClass({ linger: DEFAULT_LINGER_MS, ...options.socket } as unknown as SocketOptions<S>);
+  const allowList = options.curve && isCurveServer(options.curve) && options.curve.allow;
+  const curve = options.curve ? curveSocketOptions(options.curve, allowList ? newZapDomain() : undefined) : {};
+  return new SocketClass({ linger: DEFAULT_LINGER_MS, ...options.socket, ...curve } as unknown as SocketOptions<S>);
 }
 
 function list(value: string | readonly string[] | undefined): readonly string[] {
@@ -74,6 +84,8 @@ export abstract class Service implements AsyncDisposable {
   readonly #connections = new Set<string>();
   #closing: Promise<void> | undefined;
   #reader: Promise<void> = Promise.resolve();
+  readonly #curve: CurveOptions | undefined;
+  #releaseAllowList: (() => Promise<void>) | undefined;
   readonly #closed: Promise<void>;
   #markClosed!: () => void;
 
@@ -81,16 +93,22 @@ export abstract class Service implements AsyncDisposable {
     this.socket = socket as ServiceSocket;
     this.log = toLog(options.logger);
     this.sendQueue = new SendQueue(this.socket, options.sendQueueLimit ?? DEFAULT_SEND_QUEUE_LIMIT);
+    this.#curve = options.curve;
     this.#closed = new Promise((resolve) => (this.#markClosed = resolve));
   }
 
   /** Binds and connects the endpoints in `options`; on failure the socket is closed. */
   protected async open(options: EndpointOptions): Promise<void> {
     try {
+      if (this.#curve && isCurveServer(this.#curve) && this.#curve.allow) {
+        // The allow-list must be in force before the first peer can connect.
+        this.#releaseAllowList = await registerAllowList(this.socket.zapDomain!, this.#curve.allow, this.log);
+      }
       for (const endpoint of list(options.bind)) await this.#bind(endpoint);
       for (const endpoint of list(options.connect)) this.#connect(endpoint);
     } catch (error) {
       this.socket.close();
+      await this.#releaseAllowList?.();
       throw error;
     }
   }
@@ -188,6 +206,7 @@ export abstract class Service implements AsyncDisposable {
     this.sendQueue.close(error);
     this.socket.close();
     await this.#reader;
+    await this.#releaseAllowList?.();
     this.#markClosed();
   }
 

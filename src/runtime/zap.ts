@@ -1,0 +1,88 @@
+/**
+ * The ZAP handler (ZeroMQ RFC 27) that enforces CURVE allow-lists. libzmq asks it about
+ * every CURVE handshake in the process; each server with an allow-list registers under
+ * its own ZAP domain, and handshakes for other domains are let through (their sockets
+ * rely on CURVE alone). One handler serves the process; it runs while a server needs it.
+ */
+import { Reply } from 'zeromq';
+import type { Log } from './logger.js';
+import { z85Encode } from './z85.js';
+
+const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
+
+interface Registration {
+  allow: ReadonlySet<string>;
+  log: Log;
+  /** Peers already logged as refused: one line a peer, not one a handshake. */
+  refused: Set<string>;
+}
+
+const domains = new Map<string, Registration>();
+let handler: { socket: Reply; loop: Promise<void> } | undefined;
+let starting: Promise<void> | undefined;
+let nextDomain = 1;
+const REFUSED_MEMORY = 10_000;
+
+/** A ZAP domain of its own for a socket, set before it binds. */
+export function newZapDomain(): string {
+  return `zrpc-${process.pid}-${nextDomain++}`;
+}
+
+/** Enforces `allow` for sockets of `domain`; returns the function that stops it. */
+export async function registerAllowList(domain: string, allow: readonly string[], log: Log): Promise<() => Promise<void>> {
+  domains.set(domain, { allow: new Set(allow), log, refused: new Set() });
+  starting ??= (async () => {
+    const socket = new Reply({ linger: 0 });
+    await socket.bind(ZAP_ENDPOINT);
+    handler = { socket, loop: serve(socket) };
+  })();
+  await starting;
+  return async () => {
+    domains.delete(domain);
+    if (domains.size === 0 && handler) {
+      const { socket, loop } = handler;
+      handler = undefined;
+      starting = undefined;
+      socket.close();
+      await loop;
+    }
+  };
+}
+
+async function serve(socket: Reply): Promise<void> {
+  for (;;) {
+    let request: Buffer[];
+    try {
+      request = await socket.receive();
+    } catch {
+      return; // closed
+    }
+    const [version, requestId, domainFrame, addressFrame, , mechanismFrame, key] = request;
+    const domain = domainFrame?.toString() ?? '';
+    const registration = domains.get(domain);
+    let status = '200';
+    let text = 'OK';
+    let user = '';
+    if (registration) {
+      const mechanism = mechanismFrame?.toString();
+      const clientKey = mechanism === 'CURVE' && key?.byteLength === 32 ? z85Encode(key) : undefined;
+      if (clientKey && registration.allow.has(clientKey)) {
+        user = clientKey;
+      } else {
+        status = '400';
+        text = clientKey ? 'client key not allowed' : `mechanism ${mechanism} not allowed`;
+        const peer = `${clientKey ?? mechanism} from ${addressFrame?.toString() || 'unknown address'}`;
+        if (!registration.refused.has(peer)) {
+          if (registration.refused.size >= REFUSED_MEMORY) registration.refused.clear();
+          registration.refused.add(peer);
+          registration.log.warn(`refused a connection: ${text}`, { peer: clientKey ?? null, address: addressFrame?.toString(), domain });
+        }
+      }
+    }
+    try {
+      await socket.send([version ?? '1.0', requestId ?? '', status, text, user, Buffer.alloc(0)]);
+    } catch {
+      return;
+    }
+  }
+}
