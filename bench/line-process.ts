@@ -31,6 +31,10 @@ export class LineProcess implements AsyncDisposable {
     for (const wake of this.#waiters.splice(0)) wake();
   }
 
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
   get stderr(): string {
     return this.#stderr.join('');
   }

@@ -36,6 +36,12 @@ export interface ServiceOptions extends EndpointOptions {
    * secretKey }`. With `allow`, only the listed client keys get a call through.
    */
   curve?: CurveOptions;
+  /**
+   * ZMTP heartbeats (ms), so a peer that vanished without closing its connection (a
+   * crashed host, a cut cable) is noticed: `interval` between pings, `timeout` without an
+   * answer before the connection is dropped, `ttl` asked of the peer.
+   */
+  heartbeat?: { interval: number; timeout?: number; ttl?: number };
 }
 
 const DEFAULT_LINGER_MS = 1000;
@@ -61,7 +67,9 @@ export function createSocket<S extends Socket>(
 ): S {
   const allowList = options.curve && isCurveServer(options.curve) && options.curve.allow;
   const curve = options.curve ? curveSocketOptions(options.curve, allowList ? newZapDomain() : undefined) : {};
-  return new SocketClass({ linger: DEFAULT_LINGER_MS, ...options.socket, ...curve } as unknown as SocketOptions<S>);
+  const hb = options.heartbeat;
+  const heartbeat = hb ? { heartbeatInterval: hb.interval, heartbeatTimeout: hb.timeout ?? hb.interval * 3, ...(hb.ttl ? { heartbeatTimeToLive: hb.ttl } : {}) } : {};
+  return new SocketClass({ linger: DEFAULT_LINGER_MS, ...heartbeat, ...options.socket, ...curve } as unknown as SocketOptions<S>);
 }
 
 function list(value: string | readonly string[] | undefined): readonly string[] {
