@@ -182,29 +182,29 @@ export function propertyKey(name: string): string {
 /** A declaration, or a group of mutually recursive ones that share one `$defs`. */
 export type DeclarationGroup = { cyclic: false; declaration: Declaration } | { cyclic: true; declarations: Declaration[] };
 
-/** Names a type refers to, directly. */
-function references(node: TypeNode, into: Set<string>): Set<string> {
+/** The types a type is made of, one level down. */
+export function childrenOf(node: TypeNode): readonly TypeNode[] {
   switch (node.kind) {
-    case 'ref':
-      into.add(node.name);
-      break;
     case 'union':
     case 'intersection':
-      node.members.forEach((m) => references(m, into));
-      break;
+      return node.members;
     case 'array':
-      references(node.element, into);
-      break;
+      return [node.element];
     case 'tuple':
-      node.elements.forEach((e) => references(e.type, into));
-      break;
+      return node.elements.map((e) => e.type);
     case 'object':
-      node.properties.forEach((p) => references(p.type, into));
-      break;
+      return node.properties.map((p) => p.type);
     case 'record':
-      references(node.value, into);
-      break;
+      return [node.value];
+    default:
+      return [];
   }
+}
+
+/** Names a type refers to, directly. */
+function references(node: TypeNode, into: Set<string>): Set<string> {
+  if (node.kind === 'ref') into.add(node.name);
+  for (const child of childrenOf(node)) references(child, into);
   return into;
 }
 

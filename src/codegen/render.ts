@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Mustache from 'mustache';
-import { orderDeclarations, propertyKey, quote, schemaName, schemaOf, tsType } from './emit-types.js';
+import { childrenOf, orderDeclarations, propertyKey, quote, schemaName, schemaOf, tsType } from './emit-types.js';
 import type { Declaration, MethodModel, ModuleModel, NamespaceModel, ParamModel, ServiceModel, TypeNode } from './model.js';
 
 const templateDir = new URL('../../../templates/', import.meta.url);
@@ -182,32 +182,9 @@ function flatten(ns: NamespaceModel): NamespaceModel[] {
 
 /** Runtime names a type needs in scope: `Wire`, and classes such as `PyDate`. */
 function collectRuntime(node: TypeNode, used: Set<string>): void {
-  switch (node.kind) {
-    case 'date':
-    case 'bytes':
-      used.add('Wire');
-      break;
-    case 'runtime':
-      used.add('Wire');
-      used.add(node.name);
-      break;
-    case 'union':
-    case 'intersection':
-      node.members.forEach((m) => collectRuntime(m, used));
-      break;
-    case 'array':
-      collectRuntime(node.element, used);
-      break;
-    case 'tuple':
-      node.elements.forEach((e) => collectRuntime(e.type, used));
-      break;
-    case 'object':
-      node.properties.forEach((p) => collectRuntime(p.type, used));
-      break;
-    case 'record':
-      collectRuntime(node.value, used);
-      break;
-  }
+  if (node.kind === 'date' || node.kind === 'bytes') used.add('Wire');
+  if (node.kind === 'runtime') used.add('Wire').add(node.name);
+  for (const child of childrenOf(node)) collectRuntime(child, used);
 }
 
 /** Values first, then types, each alphabetical: one stable import list. */

@@ -21,7 +21,7 @@ export class PythonBuiltinError extends GenericError {
     return this.excType.slice('builtins.'.length);
   }
 
-  get args(): readonly unknown[] {
+  override get args(): readonly unknown[] {
     return this.arguments;
   }
 }

@@ -11,6 +11,11 @@ export class RpcError extends Error {
   override get name(): string {
     return this.constructor.name;
   }
+
+  /** What travels as the error's args (Python's `exc.args`): the message, unless a subclass says otherwise. */
+  get args(): readonly unknown[] {
+    return [this.message];
+  }
 }
 
 /**
@@ -42,7 +47,7 @@ export class NotFoundError extends RpcError {
     this.method = method;
   }
 
-  get args(): unknown[] {
+  override get args(): readonly unknown[] {
     return [this.method];
   }
 }
@@ -50,28 +55,16 @@ export class NotFoundError extends RpcError {
 /** The arguments do not fit the method: wrong count, unknown names or failed validation. */
 export class ParameterError extends RpcError {
   static readonly wireName = 'aiozmq.rpc.base.ParametersError';
-
-  get args(): unknown[] {
-    return [this.message];
-  }
 }
 
 /** A handler returned a value that does not match its declared return schema. */
 export class ReturnValueError extends RpcError {
   static readonly wireName = 'zrpc.ReturnValueError';
-
-  get args(): unknown[] {
-    return [this.message];
-  }
 }
 
 /** A request or reply did not follow the wire format (bad frames, header or msgpack). */
 export class ProtocolError extends RpcError {
   static readonly wireName = 'zrpc.ProtocolError';
-
-  get args(): unknown[] {
-    return [this.message];
-  }
 }
 
 /** The service was used after `close()`; pending calls are rejected with it on close. */
@@ -87,10 +80,6 @@ export class ServiceClosedError extends RpcError {
  */
 export class RpcTimeoutError extends RpcError {
   static readonly wireName = 'builtins.TimeoutError';
-
-  get args(): unknown[] {
-    return [this.message];
-  }
 }
 
 /**
@@ -100,11 +89,15 @@ export class RpcTimeoutError extends RpcError {
  */
 export class ServiceError extends RpcError {
   static readonly wireName: string = 'ServiceError';
-  readonly args: readonly unknown[];
+  readonly #args: readonly unknown[];
 
   constructor(...args: unknown[]) {
     super(typeof args[0] === 'string' ? args[0] : describeArgs(args));
-    this.args = args;
+    this.#args = args;
+  }
+
+  override get args(): readonly unknown[] {
+    return this.#args;
   }
 }
 

@@ -52,7 +52,10 @@ export interface ReplyHeader extends RequestHeader {
 
 /** Reads a request header; `undefined` when the frame has the wrong size. */
 export function decodeRequestHeader(frame: Uint8Array): RequestHeader | undefined {
-  if (frame.byteLength !== REQUEST_HEADER_SIZE) return undefined;
+  return frame.byteLength === REQUEST_HEADER_SIZE ? readFields(frame) : undefined;
+}
+
+function readFields(frame: Uint8Array): RequestHeader {
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   return {
     pid: view.getUint16(0, true),
@@ -65,14 +68,7 @@ export function decodeRequestHeader(frame: Uint8Array): RequestHeader | undefine
 /** Reads a reply header; `undefined` when the frame has the wrong size or flag. */
 export function decodeReplyHeader(frame: Uint8Array): ReplyHeader | undefined {
   if (frame.byteLength !== REPLY_HEADER_SIZE || (frame[16]! & 0xfe) !== 0) return undefined;
-  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  return {
-    pid: view.getUint16(0, true),
-    random: view.getUint16(2, true),
-    requestId: view.getUint32(4, true),
-    time: view.getFloat64(8, true),
-    isError: frame[16] === 1,
-  };
+  return { ...readFields(frame), isError: frame[16] === 1 };
 }
 
 /** The request id alone, read without building an object (the client's hot path). */
