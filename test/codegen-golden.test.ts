@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ts from 'typescript';
-import { generate } from 'zrpc/codegen';
-import { repoRoot } from './helpers.js';
+import { generate, watchAndGenerate, type GenerateResult } from 'zrpc/codegen';
+import { repoRoot, waitFor } from './helpers.js';
 
 const inputs = ['test/golden/inputs/kitchen.ts', 'test/golden/inputs/common.ts'];
 const outDir = join(repoRoot, 'dist/golden-out');
@@ -61,6 +61,27 @@ describe('generator output', () => {
     });
     const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     assert.deepEqual(diagnostics, []);
+  });
+
+  it('--watch generates again when an input changes, and reports errors without stopping', async () => {
+    const dir = join(repoRoot, 'dist/golden-watch');
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const input = join(dir, 'api.ts');
+    await writeFile(input, '/** @rpc */\nexport interface Api { one(): string }\n');
+    const results: Array<GenerateResult | Error> = [];
+    const handle = watchAndGenerate({ inputs: [input], outDir: join(dir, 'out') }, (r) => results.push(r), 20);
+    try {
+      await waitFor(() => results.length === 1, 10_000, 'the first run');
+      await writeFile(input, '/** @rpc */\nexport interface Api { one(): string; two(n: (x: number) => void): void }\n');
+      await waitFor(() => results.some((r) => r instanceof Error), 10_000, 'the error run');
+      assert.match(String(results.find((r) => r instanceof Error)), /api\.ts:2:43 – parameter "n" of Api\.two has a function type/);
+      await writeFile(input, '/** @rpc */\nexport interface Api { one(): string; two(n: number): void }\n');
+      await waitFor(() => results.filter((r) => !(r instanceof Error)).length === 2, 10_000, 'the fixed run');
+      assert.match(await readFile(join(dir, 'out/api.ts'), 'utf8'), /two\(n: number, options\?: CallOptions\): Promise<void>/);
+    } finally {
+      handle.close();
+    }
   });
 
   it('writes inputs from several folders under their common folder', async () => {
