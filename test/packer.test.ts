@@ -49,6 +49,21 @@ describe('packer', () => {
     assert.equal(packer.decode(Buffer.from('cf0000000100000000', 'hex')), 2 ** 32);
   });
 
+  it('reads one-byte values the same on its fast path as the full decoder does', () => {
+    const packer = new Packer();
+    for (let b = 0; b < 256; b++) {
+      const one = Buffer.from([b]);
+      let expected: unknown;
+      try {
+        expected = referenceDecode(one, { useBigInt64: true });
+      } catch {
+        assert.throws(() => packer.decode(one));
+        continue;
+      }
+      assert.deepEqual(packer.decode(one), expected, `byte 0x${b.toString(16)}`);
+    }
+  });
+
   it('decodes maps with non-string keys to Map and encodes Map back', () => {
     const packer = new Packer();
     const map = new Map<unknown, unknown>([[1, 'one'], ['s', { nested: new Map([[[1, 2], true]]) }]]);

@@ -206,6 +206,15 @@ export class Packer {
 
   /** Decodes one value; throws `DecodeError` (from @msgpack/msgpack) on malformed input. */
   decode(bytes: Uint8Array): unknown {
+    // One-byte values (small ints, nil, booleans, empty containers) are most replies:
+    // answered without setting the decoder up.
+    if (bytes.byteLength === 1) {
+      const b = bytes[0]!;
+      if (b <= 0x7f) return b;
+      if (b >= 0xe0) return b - 0x100;
+      if (b === 0xc0) return null;
+      if (b === 0xc2 || b === 0xc3) return b === 0xc3;
+    }
     const outer = this.#keys;
     this.#keys = [];
     try {

@@ -5,7 +5,7 @@
 import { Dealer } from 'zeromq';
 import { ErrorTranslator, type ErrorTable } from './error-table.js';
 import { CallAbortedError, ProtocolError, RpcError, RpcTimeoutError, ServiceClosedError } from './errors.js';
-import { decodeReplyHeader, encodeRequestHeader, senderPrefix } from './header.js';
+import { encodeRequestHeader, REPLY_HEADER_SIZE, replyRequestId, senderPrefix } from './header.js';
 import type { DecodeLimits, Packer, TranslationTable } from './packer.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
 import { createSocket, Service, type ServiceOptions } from './service.js';
@@ -190,17 +190,19 @@ export class RpcClient extends Service {
   }
 
   #onReply(frames: Buffer[]): void {
-    const header = frames.length === 2 ? decodeReplyHeader(frames[0]!) : undefined;
-    if (!header) {
-      this.log.warn('dropped a malformed reply', { frames: frames.length, headerBytes: frames[0]?.byteLength });
+    const header = frames[0];
+    // Checked and read in place: no header object on the hot path.
+    if (frames.length !== 2 || header!.byteLength !== REPLY_HEADER_SIZE || (header![16]! & 0xfe) !== 0) {
+      this.log.warn('dropped a malformed reply', { frames: frames.length, headerBytes: header?.byteLength });
       return;
     }
-    const call = this.#pending.get(header.requestId);
+    const requestId = replyRequestId(header!);
+    const call = this.#pending.get(requestId);
     if (!call) {
-      this.log.debug('dropped a reply to no pending call (late, after a timeout or abort)', { requestId: header.requestId });
+      this.log.debug('dropped a reply to no pending call (late, after a timeout or abort)', { requestId });
       return;
     }
-    this.#pending.delete(header.requestId);
+    this.#pending.delete(requestId);
     call.release();
     let body: unknown;
     try {
@@ -209,7 +211,7 @@ export class RpcClient extends Service {
       call.reject(new ProtocolError(`reply to ${call.name} is not valid msgpack: ${(cause as Error).message}`, { cause }));
       return;
     }
-    if (header.isError) call.reject(this.#errors.fromWire(body));
+    if (header![16] === 1) call.reject(this.#errors.fromWire(body));
     else call.resolve(body);
   }
 
