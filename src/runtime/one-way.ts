@@ -8,6 +8,7 @@ import type { ServiceClosedError } from './errors.js';
 import type { Handler } from './handler.js';
 import type { DecodeLimits, Packer, TranslationTable } from './packer.js';
 import type { Frames } from './send-queue.js';
+import { FrameCache, NO_KWARGS } from './frame-cache.js';
 import { Service, type ServiceOptions } from './service.js';
 import { createPacker } from './translators.js';
 
@@ -66,10 +67,10 @@ export interface OneWayClientOptions extends ServiceOptions {
   translationTable?: TranslationTable;
 }
 
-const NO_KWARGS = Buffer.from([0x80]);
 
 export abstract class OneWayClient extends Service {
   readonly #packer: Packer;
+  readonly #frames = new FrameCache();
 
   protected constructor(socket: Socket, options: OneWayClientOptions) {
     super(socket, options);
@@ -88,7 +89,10 @@ export abstract class OneWayClient extends Service {
       this.assertOpen();
       const argsFrame = this.#packer.encode(args);
       const kwargsFrame = named && Object.keys(named).length > 0 ? this.#packer.encode(named) : NO_KWARGS;
-      return this.sendQueue.send([...lead, name, argsFrame, kwargsFrame]);
+      const frames: Frames = [];
+      for (const part of lead) frames.push(typeof part === 'string' ? this.#frames.get(part) : part);
+      frames.push(this.#frames.get(name), argsFrame, kwargsFrame);
+      return this.sendQueue.send(frames);
     } catch (error) {
       return Promise.reject(error);
     }

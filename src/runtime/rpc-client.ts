@@ -8,6 +8,7 @@ import { CallAbortedError, ProtocolError, RpcError, RpcTimeoutError, ServiceClos
 import { encodeRequestHeader, REPLY_HEADER_SIZE, replyRequestId, senderPrefix } from './header.js';
 import type { DecodeLimits, Packer, TranslationTable } from './packer.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
+import { FrameCache, NO_KWARGS } from './frame-cache.js';
 import { createSocket, Service, type ServiceOptions } from './service.js';
 import { createPacker } from './translators.js';
 
@@ -30,8 +31,6 @@ export interface CallOptions {
 
 type Named = Readonly<Record<string, unknown>> | undefined;
 
-const NO_KWARGS = Buffer.from([0x80]);
-const NAME_CACHE_LIMIT = 4096;
 
 class PendingCall {
   timer: NodeJS.Timeout | undefined = undefined;
@@ -89,7 +88,7 @@ export class RpcClient extends Service {
   readonly #errors: ErrorTranslator;
   readonly #timeout: number | undefined;
   readonly #pending = new Map<number, PendingCall>();
-  readonly #names = new Map<string, Buffer>();
+  readonly #names = new FrameCache();
   readonly #prefix = senderPrefix();
   readonly #root: RpcCaller;
   #lastId = 0;
@@ -159,7 +158,7 @@ export class RpcClient extends Service {
         call.onAbort = () => this.#fail(id, aborted(name, signal));
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
-      this.sendQueue.post([encodeRequestHeader(this.#prefix, id), this.#nameFrame(name), argsFrame, kwargsFrame], (error) => {
+      this.sendQueue.post([encodeRequestHeader(this.#prefix, id), this.#names.get(name), argsFrame, kwargsFrame], (error) => {
         if (error) this.#fail(id, error instanceof RpcError ? error : new RpcError(`call ${name} could not be sent`, { cause: error }));
       });
     });
@@ -170,15 +169,6 @@ export class RpcClient extends Service {
     do this.#lastId = this.#lastId >= 0xffffffff ? 1 : this.#lastId + 1;
     while (this.#pending.has(this.#lastId));
     return this.#lastId;
-  }
-
-  #nameFrame(name: string): Buffer {
-    let frame = this.#names.get(name);
-    if (!frame) {
-      frame = Buffer.from(name, 'utf8');
-      if (this.#names.size < NAME_CACHE_LIMIT) this.#names.set(name, frame);
-    }
-    return frame;
   }
 
   #fail(id: number, error: Error): void {
