@@ -15,7 +15,7 @@ const bad = 'test/fixtures/bad.ts';
 const expected = [
   'test/fixtures/bad.ts:8:12 – parameter "cb" of Bad.callback has a function type "(x: number) => void"; functions cannot cross the wire: pass data, or split the method',
   'test/fixtures/bad.ts:9:10 – parameter "value" of Bad.anyArg has type any; any cannot be checked on the wire: use unknown, or a precise type',
-  'test/fixtures/bad.ts:10:10 – parameter "w" of Bad.widget has the class type "Widget"; class instances cannot cross the wire: declare an interface for its data, or register a translator for the class',
+  'test/fixtures/bad.ts:10:10 – parameter "w" of Bad.widget has the class type "Widget"; class instances cannot cross the wire: mark the class /** @translator <code 0..122> */ with static pack(value): Uint8Array and unpack(data: Uint8Array) methods, or declare an interface for its data',
   'test/fixtures/bad.ts:11:3 – method Bad.generic is generic; remote methods need concrete types',
   'test/fixtures/bad.ts:12:10 – parameter "s" of Bad.symbol has the symbol type "symbol"; symbols cannot cross the wire: use a string',
   'test/fixtures/bad.ts:13:7 – parameter "items" of Bad.set has the type "Set<string>"; a Set cannot cross the wire: use an array',
@@ -59,7 +59,7 @@ describe('generator errors', () => {
       assert.ok(stderr.includes(expected[0]!));
       return true;
     });
-    const inputs = ['test/golden/inputs/kitchen.ts', 'test/golden/inputs/common.ts'];
+    const inputs = ['test/golden/inputs/kitchen.ts', 'test/golden/inputs/common.ts', 'test/golden/inputs/point.ts'];
     await rm(join(repoRoot, 'dist/golden-cli'), { recursive: true, force: true });
     const { stdout } = await run(process.execPath, [cli, 'generate', ...inputs, '--out', 'dist/golden-cli'], { cwd: repoRoot });
     assert.match(stdout, /1 file generated, 1 changed/);

@@ -11,7 +11,7 @@ import ts from 'typescript';
 import { generate, watchAndGenerate, type GenerateResult } from 'zrpc/codegen';
 import { repoRoot, waitFor } from './helpers.js';
 
-const inputs = ['test/golden/inputs/kitchen.ts', 'test/golden/inputs/common.ts'];
+const inputs = ['test/golden/inputs/kitchen.ts', 'test/golden/inputs/common.ts', 'test/golden/inputs/point.ts'];
 const outDir = join(repoRoot, 'dist/golden-out');
 const expectedDir = join(repoRoot, 'test/golden/expected');
 

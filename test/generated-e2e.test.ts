@@ -141,23 +141,26 @@ describe('generated kitchen module (golden input, compiled here)', () => {
     NotAllowed: new (...args: unknown[]) => Error;
   }
   let kitchen: Kitchen;
+  type PointClass = new (x: number, y: number) => { x: number; y: number };
+  let Point: PointClass;
 
   before(async () => {
-    await generate({ inputs: ['test/golden/inputs/kitchen.ts', 'test/golden/inputs/common.ts'], outDir, cwd: repoRoot });
+    await generate({ inputs: ['test/golden/inputs/kitchen.ts', 'test/golden/inputs/common.ts', 'test/golden/inputs/point.ts'], outDir, cwd: repoRoot });
     const file = join(outDir, 'kitchen.ts');
-    const program = ts.createProgram([file], {
+    const program = ts.createProgram([file, join(repoRoot, 'test/golden/inputs/point.ts')], {
       strict: true,
       target: ts.ScriptTarget.ES2022,
       module: ts.ModuleKind.NodeNext,
       moduleResolution: ts.ModuleResolutionKind.NodeNext,
       skipLibCheck: true,
       types: [],
-      rootDir: outDir,
-      outDir,
+      rootDir: repoRoot,
+      outDir: join(outDir, 'js'),
     });
     const emitted = program.emit();
     assert.deepEqual(ts.getPreEmitDiagnostics(program).concat(emitted.diagnostics).map((d) => d.messageText), []);
-    kitchen = (await import(pathToFileURL(join(outDir, 'kitchen.js')).href)) as Kitchen;
+    kitchen = (await import(pathToFileURL(join(outDir, 'js/dist/golden-e2e/kitchen.js')).href)) as Kitchen;
+    Point = ((await import(pathToFileURL(join(outDir, 'js/test/golden/inputs/point.js')).href)) as { Point: PointClass }).Point;
   });
 
   it('round-trips every mapped type through a generated server and client', async () => {
@@ -178,6 +181,7 @@ describe('generated kitchen module (golden input, compiled here)', () => {
         throw new kitchen.NotAllowed('closed');
       },
       admin: { ping: () => 'pong', audit: { log: (line: string) => line.length > 0 } },
+      move: (p: { x: number; y: number }, dx: number) => new Point(p.x + dx, p.y),
     };
     await using server = await kitchen.serveKitchen(impl, { bind: endpoint() });
     await using client = await kitchen.connectKitchen({ connect: server.transport.bindings[0], timeout: 3000 });
@@ -190,6 +194,10 @@ describe('generated kitchen module (golden input, compiled here)', () => {
     assert.deepEqual(await client.tree!(1), { label: 'd1', children: [{ label: 'c', children: [] }] });
     assert.deepEqual(await client.list!({ name: 'root', files: [] }, 'a', 'b'), { items: [{ name: 'a', parent: null }, { name: 'b', parent: null }] });
     await assert.rejects(client.cook!('soup'), (e: unknown) => e instanceof kitchen.NotAllowed && e.message === 'closed');
+    const moved = (await client.move!(new Point(1, 2), 3)) as { x: number; y: number };
+    assert.ok(moved instanceof Point, 'the translated class came back as itself');
+    assert.deepEqual([moved.x, moved.y], [4, 2]);
+    await assert.rejects(client.move!({ x: 1, y: 2 }, 3), /parameter "p" must be a Point/);
     assert.equal(await client.admin.ping(), 'pong');
     assert.equal(await client.admin.audit.log('x'), true);
     await assert.rejects(client.echo!({ ...everything, percent: 101 }), /parameter "value" at \/percent/);

@@ -42,7 +42,7 @@ export function tsType(node: TypeNode): string {
     case 'bytes':
       return 'Uint8Array';
     case 'runtime':
-      return node.name;
+    case 'class':
     case 'ref':
       return node.name;
   }
@@ -122,6 +122,7 @@ export function schemaDoc(node: TypeNode, ref: RefWriter): Doc {
     case 'bytes':
       return 'Wire.Bytes()';
     case 'runtime':
+    case 'class':
       return `Wire.Instance(${node.name})`;
     case 'ref':
       return ref(node.name);

@@ -87,10 +87,15 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       return { name, doc: declared ? docOf(declared) : undefined };
     });
     const fromOutput = relative(dirname(output), source.getFilePath()).split(sep).join('/');
+    const importPath = (file: string) => {
+      const path = relative(dirname(output), file).split(sep).join('/').replace(/\.(c|m)?tsx?$/, (_, m: string | undefined) => `.${m ?? ''}js`);
+      return path.startsWith('.') ? path : `./${path}`;
+    };
+    const translators = [...mapper.translators].map(([name, t]) => ({ name, code: t.code, importPath: importPath(t.file) })).sort((a, b) => a.code - b.code);
     modules.push({
       input: source.getFilePath(),
       output,
-      model: { source: fromOutput, declarations: [...mapper.declarations.values()], services, errors },
+      model: { source: fromOutput, declarations: [...mapper.declarations.values()], services, errors, translators },
     });
   }
   if (diagnostics.length > 0) throw new GeneratorError(diagnostics);

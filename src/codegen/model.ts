@@ -40,6 +40,8 @@ export type TypeNode =
   | { kind: 'date' }
   | { kind: 'bytes' }
   | { kind: 'runtime'; name: RuntimeClass }
+  /** A class of the user's marked `@translator <code>`: it travels as that ext type. */
+  | { kind: 'class'; name: string }
   | { kind: 'ref'; name: string };
 
 export interface TupleElement {
@@ -115,6 +117,15 @@ export interface ModuleModel {
   services: ServiceModel[];
   /** Error classes named by `@throws`, declared in the input and re-declared for callers. */
   errors: ErrorModel[];
+  /** Classes with translators, imported from their own modules. */
+  translators: TranslatorModel[];
+}
+
+export interface TranslatorModel {
+  name: string;
+  code: number;
+  /** The module to import the class from, relative to the output, ending in `.js`. */
+  importPath: string;
 }
 
 export interface ErrorModel {

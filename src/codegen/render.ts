@@ -52,10 +52,14 @@ function moduleView(model: ModuleModel) {
   model.declarations.forEach((d) => walk(d.type));
   const services = model.services.map((service) => serviceView(service, used));
   if (model.errors.length > 0) used.add('ServiceError');
+  if (model.services.length > 0) used.add('mergeTranslationTables').add('type TranslationTable');
   const usesType = model.declarations.length > 0 || model.services.some((s) => allMethods(s.root).length > 0);
   return {
     source: model.source,
     usesType,
+    translatorImports: [...groupBy(model.translators, (t) => t.importPath)].map(([path, list]) => ({ path, names: list.map((t) => t.name).sort().join(', ') })),
+    translators: model.translators.map((t) => ({ code: t.code, name: t.name })),
+    hasTranslators: model.translators.length > 0,
     runtimeImports: importList(used),
     hasTypes: groups.length > 0,
     groups,
@@ -184,6 +188,7 @@ function flatten(ns: NamespaceModel): NamespaceModel[] {
 function collectRuntime(node: TypeNode, used: Set<string>): void {
   if (node.kind === 'date' || node.kind === 'bytes') used.add('Wire');
   if (node.kind === 'runtime') used.add('Wire').add(node.name);
+  if (node.kind === 'class') used.add('Wire');
   for (const child of childrenOf(node)) collectRuntime(child, used);
 }
 
@@ -201,6 +206,16 @@ function docBlock(doc: string | undefined): string[] {
   const lines = doc.split('\n').map((l) => l.trimEnd().replaceAll('*/', '*\\/'));
   if (lines.length === 1) return [`/** ${lines[0]} */`];
   return ['/**', ...lines.map((l) => (l ? ` * ${l}` : ' *')), ' */'];
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of [...items].sort((a, b) => key(a).localeCompare(key(b)))) {
+    const list = groups.get(key(item)) ?? [];
+    list.push(item);
+    groups.set(key(item), list);
+  }
+  return groups;
 }
 
 function lowerFirst(name: string): string {

@@ -3,7 +3,7 @@
  * aliases and enums become declarations referenced by name; everything that cannot
  * cross the wire becomes a diagnostic that says what to do instead.
  */
-import { Node, ts, type Symbol as MorphSymbol, type Type } from 'ts-morph';
+import { Node, ts, type ClassDeclaration, type Symbol as MorphSymbol, type Type } from 'ts-morph';
 import { constraintsOf, applyConstraints } from './constraints.js';
 import { diagnosticAt, type Diagnostic } from './diagnostics.js';
 import type { Declaration, PropertyNode, RuntimeClass, TupleElement, TypeNode } from './model.js';
@@ -21,6 +21,8 @@ export class TypeMapper {
   readonly diagnostics: Diagnostic[] = [];
   readonly #names = new Map<ts.Symbol, string>();
   readonly #inlining = new Set<ts.Type>();
+  /** Classes with `@translator <code>`, by name: their code and the file that declares them. */
+  readonly translators = new Map<string, { code: number; file: string }>();
 
   constructor(private readonly isUserFile: (path: string) => boolean) {}
 
@@ -174,12 +176,8 @@ export class TypeMapper {
     if (type.getCallSignatures().length > 0 || type.getConstructSignatures().length > 0) {
       return this.error(site, `has a function type "${text()}"; functions cannot cross the wire: pass data, or split the method`);
     }
-    if (type.isClass() || symbol?.getDeclarations().some(Node.isClassDeclaration)) {
-      return this.error(
-        site,
-        `has the class type "${text()}"; class instances cannot cross the wire: declare an interface for its data, or register a translator for the class`,
-      );
-    }
+    const classDeclaration = symbol?.getDeclarations().find(Node.isClassDeclaration);
+    if (classDeclaration) return this.#translatedClass(classDeclaration, text(), site);
     if (fromLib) return this.error(site, `has the type "${text()}", which zrpc cannot send: use JSON-like data, Date, Uint8Array or bigint`);
 
     const isNamedInterface = !viaAlias && type.isInterface() && symbol && (type.getTargetType() === undefined || type.getTargetType() === type);
@@ -195,6 +193,32 @@ export class TypeMapper {
     } finally {
       this.#inlining.delete(type.compilerType);
     }
+  }
+
+  /**
+   * A class travels only through a translator: marked `@translator <code>` (0..122) with
+   * static `pack(value): Uint8Array` and `unpack(data): Class` methods.
+   */
+  #translatedClass(declaration: ClassDeclaration, text: string, site: Site): TypeNode {
+    const name = declaration.getName();
+    const tag = declaration.getJsDocs().at(-1)?.getTags().find((t) => t.getTagName() === 'translator');
+    const howTo = 'mark the class /** @translator <code 0..122> */ with static pack(value): Uint8Array and unpack(data: Uint8Array) methods, or declare an interface for its data';
+    if (!tag || !name) return this.error(site, `has the class type "${text}"; class instances cannot cross the wire: ${howTo}`);
+    const code = Number(tag.getCommentText()?.trim());
+    if (!Number.isInteger(code) || code < 0 || code > 122) {
+      return this.error(site, `uses class ${name}, whose @translator code "${tag.getCommentText() ?? ''}" is not a whole number in 0..122 (123..127 are Python's date/time types)`);
+    }
+    const statics = new Set(declaration.getStaticMethods().map((m) => m.getName()));
+    if (!statics.has('pack') || !statics.has('unpack')) return this.error(site, `uses class ${name}, which has @translator but lacks static pack and unpack methods`);
+    if (!declaration.isExported()) return this.error(site, `uses class ${name}, which has @translator but is not exported`);
+    const file = declaration.getSourceFile().getFilePath();
+    const known = this.translators.get(name);
+    if (known && (known.file !== file || known.code !== code)) return this.error(site, `uses class ${name}, but another class of that name or code is a translator here too`);
+    for (const [other, entry] of this.translators) {
+      if (other !== name && entry.code === code) return this.error(site, `uses class ${name} with @translator ${code}, which ${other} already has`);
+    }
+    this.translators.set(name, { code, file });
+    return { kind: 'class', name };
   }
 
   #libObject(type: Type, name: string, site: Site): TypeNode | undefined {

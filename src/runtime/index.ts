@@ -40,7 +40,7 @@ export { ErrorTranslator, mergeErrorTables, toWireError, wireNameOf, type ErrorC
 export { Packer, ExtData, EncodeError, DEFAULT_DECODE_LIMITS, type Translator, type TranslationTable, type DecodeLimits } from './packer.js';
 export { PyDate, PyDateTime, PyTime, PyTimedelta, PyTimezone, datetimeTranslators } from './datetime.js';
 export { PickleError } from './pickle.js';
-export { createPacker } from './translators.js';
+export { createPacker, mergeTranslationTables } from './translators.js';
 export { SendQueueFullError } from './send-queue.js';
 export type { Service, ServiceOptions, EndpointOptions, Transport } from './service.js';
 export type { ServerOptions } from './dispatch.js';

@@ -8,6 +8,17 @@ import { Packer, type DecodeLimits, type TranslationTable, type Translator } fro
 /** Translators zrpc registers unless the user's table takes the same code. */
 const predefined: ReadonlyMap<number, Translator> = datetimeTranslators;
 
+/** One table from several, later ones winning: generated modules put theirs under the user's. */
+export function mergeTranslationTables(...tables: Array<TranslationTable | undefined>): ReadonlyMap<number, Translator> {
+  const merged = new Map<number, Translator>();
+  for (const table of tables) {
+    if (!table) continue;
+    const entries = table instanceof Map ? [...table] : Object.entries(table).map(([k, v]) => [Number(k), v] as const);
+    for (const [code, translator] of entries) merged.set(code, translator);
+  }
+  return merged;
+}
+
 export function createPacker(table: TranslationTable | undefined, limits?: DecodeLimits): Packer {
   const merged = new Map(predefined);
   const user = table instanceof Map ? table : new Map(Object.entries(table ?? {}).map(([k, v]) => [Number(k), v]));

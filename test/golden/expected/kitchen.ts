@@ -5,6 +5,7 @@ import {
   connectPubSub,
   connectRpc,
   mergeErrorTables,
+  mergeTranslationTables,
   PyDate,
   PyTimedelta,
   servePipeline,
@@ -30,8 +31,15 @@ import {
   type RpcServerOptions,
   type Send,
   type Topic,
+  type TranslationTable,
   type Transport,
 } from 'zrpc';
+import { Point } from '../../test/golden/inputs/point.js';
+
+/** Classes that travel as ext types, with their translators; merged under the caller's table. */
+const translators: TranslationTable = {
+  5: [Point, Point.pack, Point.unpack],
+};
 
 // ── Types ────────────────────────────────────────────────────────────────────────────
 
@@ -194,6 +202,8 @@ export interface KitchenHandler {
    * @throws {RpcError} when the call itself fails: timeout, transport, arguments
    */
   cook(dish: string, ctx: CallContext): void | Promise<void>;
+  /** A translated class, both ways. */
+  move(p: Point, dx: number, ctx: CallContext): Point | Promise<Point>;
   readonly admin: KitchenAdminHandler;
 }
 
@@ -239,6 +249,13 @@ export const kitchenMethods = {
       { name: 'dish', schema: Type.String() },
     ],
   },
+  'move': {
+    params: [
+      { name: 'p', schema: Wire.Instance(Point) },
+      { name: 'dx', schema: Type.Number() },
+    ],
+    returns: Wire.Instance(Point),
+  },
   'admin.ping': {
     params: [],
     returns: Type.Literal('pong'),
@@ -253,7 +270,7 @@ export const kitchenMethods = {
 
 /** Serves `impl` as Kitchen: `await serveKitchen(impl, { bind: 'tcp://127.0.0.1:5555' })`. */
 export function serveKitchen(impl: KitchenHandler, options: RpcServerOptions): Promise<RpcServer> {
-  return serveRpc(typedHandler(impl, kitchenMethods), options);
+  return serveRpc(typedHandler(impl, kitchenMethods), { ...options, translationTable: mergeTranslationTables(translators, options.translationTable) });
 }
 
 /** Error classes Kitchen methods declare with `@throws`, by name on the wire. */
@@ -266,7 +283,11 @@ export interface KitchenClientOptions extends RpcClientOptions {
 
 /** Connects a typed Kitchen client: `await using client = await connectKitchen({ connect: 'tcp://127.0.0.1:5555' })`. */
 export async function connectKitchen(options: KitchenClientOptions): Promise<KitchenClient> {
-  const client = await connectRpc({ ...options, errorTable: mergeErrorTables(kitchenErrors, options.errorTable) });
+  const client = await connectRpc({
+    ...options,
+    errorTable: mergeErrorTables(kitchenErrors, options.errorTable),
+    translationTable: mergeTranslationTables(translators, options.translationTable),
+  });
   const send: Send = (name, args, call) => client.invoke(name, args, undefined, call);
   return new KitchenClient(new TypedCaller(client, send, kitchenMethods, options.checkArguments));
 }
@@ -303,6 +324,11 @@ export class KitchenClient implements AsyncDisposable {
    */
   cook(dish: string, options?: CallOptions): Promise<void> {
     return this.caller.call('cook', [dish], options) as Promise<void>;
+  }
+
+  /** A translated class, both ways. */
+  move(p: Point, dx: number, options?: CallOptions): Promise<Point> {
+    return this.caller.call('move', [p, dx], options) as Promise<Point>;
   }
 
   /** The same client with other call defaults: `client.with({ timeout: 500, signal })`. */
@@ -367,7 +393,7 @@ export const auditMethods = {
 
 /** Serves `impl` as a Audit worker: `await serveAudit(impl, { bind: 'tcp://127.0.0.1:5556' })`. */
 export function serveAudit(impl: AuditHandler, options: PipelineServerOptions): Promise<PipelineServer> {
-  return servePipeline(typedHandler(impl, auditMethods), options);
+  return servePipeline(typedHandler(impl, auditMethods), { ...options, translationTable: mergeTranslationTables(translators, options.translationTable) });
 }
 
 export interface AuditClientOptions extends PipelineClientOptions {
@@ -377,7 +403,7 @@ export interface AuditClientOptions extends PipelineClientOptions {
 
 /** Connects a typed Audit notifier: each call resolves once ZeroMQ has the message. */
 export async function connectAudit(options: AuditClientOptions): Promise<AuditClient> {
-  const client = await connectPipeline(options);
+  const client = await connectPipeline({ ...options, translationTable: mergeTranslationTables(translators, options.translationTable) });
   const send: Send = (name, args) => client.invoke(name, args);
   return new AuditClient(new TypedCaller(client, send, auditMethods, options.checkArguments));
 }
@@ -422,7 +448,7 @@ export const eventsMethods = {
 
 /** Serves `impl` as a subscriber to Events: `await serveEvents(impl, { connect, subscribe: 'topic' })`. */
 export function serveEvents(impl: EventsHandler, options: PubSubServerOptions): Promise<PubSubServer> {
-  return servePubSub(typedHandler(impl, eventsMethods), options);
+  return servePubSub(typedHandler(impl, eventsMethods), { ...options, translationTable: mergeTranslationTables(translators, options.translationTable) });
 }
 
 export interface EventsClientOptions extends PubSubClientOptions {
@@ -457,7 +483,7 @@ export class EventsClient implements AsyncDisposable {
 
 /** Connects a typed Events publisher. Mind ZeroMQ's slow joiner: see the README. */
 export async function connectEvents(options: EventsClientOptions): Promise<EventsClient> {
-  const client = await connectPubSub(options);
+  const client = await connectPubSub({ ...options, translationTable: mergeTranslationTables(translators, options.translationTable) });
   const send: Send = (name, args) => client.invoke('', name, args);
   return new EventsClient(client, new TypedCaller(client, send, eventsMethods, options.checkArguments));
 }

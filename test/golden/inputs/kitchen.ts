@@ -3,6 +3,7 @@
  */
 import type { PyDate, PyTimedelta } from 'zrpc';
 import type { Money, Page } from './common.js';
+import type { Point } from './point.js';
 
 export enum Color {
   Red = 'red',
@@ -87,6 +88,8 @@ export interface Kitchen {
   list(folder: Folder, ...names: string[]): Page<File>;
   /** @throws {NotAllowed} when the kitchen is closed */
   cook(dish: string): void;
+  /** A translated class, both ways. */
+  move(p: Point, dx: number): Point;
   admin: Admin;
 }
 
