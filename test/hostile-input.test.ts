@@ -82,6 +82,25 @@ describe('hostile input', () => {
       assert.ok(logger.lines.some((l) => /malformed message/.test(l.message)));
       assert.ok(logger.lines.some((l) => /call take raised/.test(l.message)));
       assert.ok(logger.lines.some((l) => /call nope raised/.test(l.message)));
+      assert.ok(logger.lines.some((l) => l.level === 'warn' && /refused a call to nope: nope/.test(l.message)));
+    } finally {
+      push.close();
+      await server.close();
+    }
+  });
+
+  it('reports refused one-way calls without logExceptions, once a period, counting the rest', async () => {
+    const logger = recordingLogger();
+    const server = await servePipeline({ take: method((_x: number) => {}) }, { bind: endpoint(), logger });
+    const push = new Push({ linger: 0 });
+    push.connect(server.transport.bindings[0]!);
+    try {
+      for (let i = 0; i < 50; i++) await push.send(['take', packer.encode([1, 2, 3]), Buffer.from('80', 'hex')]);
+      await push.send(['nope', packer.encode([]), Buffer.from('80', 'hex')]);
+      await waitFor(() => logger.lines.some((l) => /refused a call to nope/.test(l.message)), 3000, 'the nope report');
+      const refusals = logger.lines.filter((l) => /refused a call to take: take: too many positional arguments/.test(l.message));
+      assert.equal(refusals.length, 1, 'fifty identical mistakes, one line');
+      assert.equal(logger.lines.filter((l) => l.level === 'error').length, 0, 'handler errors stay quiet without logExceptions');
     } finally {
       push.close();
       await server.close();

@@ -27,6 +27,32 @@ const quietConsole: Logger = {
   error: (...args) => console.error(...args),
 };
 
+/**
+ * Reports something at most once per `periodMs` for each key, counting what it held back,
+ * so a peer that repeats a mistake thousands of times a second cannot flood the log.
+ */
+export class RateLimitedReport {
+  readonly #periodMs: number;
+  readonly #keys = new Map<string, { last: number; suppressed: number }>();
+
+  constructor(periodMs: number) {
+    this.#periodMs = periodMs;
+  }
+
+  report(key: string, write: (suppressed: number) => void): void {
+    const now = Date.now();
+    const entry = this.#keys.get(key);
+    if (entry && now - entry.last < this.#periodMs) {
+      entry.suppressed++;
+      return;
+    }
+    // Bounded: a flood of distinct keys forgets the old ones rather than growing.
+    if (!entry && this.#keys.size >= 1000) this.#keys.clear();
+    write(entry?.suppressed ?? 0);
+    this.#keys.set(key, { last: now, suppressed: 0 });
+  }
+}
+
 /** Wraps a user logger so zrpc can call it one way whatever its style. */
 export function toLog(logger: Logger = quietConsole): Log {
   const pinoLike = typeof (logger as { child?: unknown }).child === 'function' && 'level' in logger;

@@ -4,7 +4,8 @@
  */
 import type { Socket } from 'zeromq';
 import { decodeArguments, decodeName, Dispatcher, type ServerOptions } from './dispatch.js';
-import type { ServiceClosedError } from './errors.js';
+import { NotFoundError, ParameterError, ProtocolError, type ServiceClosedError } from './errors.js';
+import { RateLimitedReport } from './logger.js';
 import type { Handler } from './handler.js';
 import type { DecodeLimits, Packer, TranslationTable } from './packer.js';
 import type { Frames } from './send-queue.js';
@@ -17,6 +18,7 @@ export abstract class OneWayServer extends Service {
   readonly #dispatcher: Dispatcher;
   /** Frames before name, args, kwargs: 0 for pipeline, 1 (the topic) for pub/sub. */
   readonly #lead: number;
+  readonly #refusals = new RateLimitedReport(10_000);
 
   protected constructor(socket: Socket, handler: Handler, options: ServerOptions, lead: number) {
     super(socket, options);
@@ -50,7 +52,15 @@ export abstract class OneWayServer extends Service {
   }
 
   #failed(name: string, error: unknown): void {
-    // Nobody waits for an answer, so a failure is only ever logged (aiozmq does the same).
+    // Nobody waits for an answer, so a failure can only be logged. Handler errors are
+    // logged when asked (logExceptions, as aiozmq); a call that could not even be made
+    // (unknown method, bad arguments, malformed message) is the sender's mistake and is
+    // always reported, at most once a period for each method and kind.
+    if (error instanceof NotFoundError || error instanceof ParameterError || error instanceof ProtocolError) {
+      this.#refusals.report(`${name} ${error.name}`, (suppressed) =>
+        this.log.warn(`refused a call to ${name}: ${error.message}`, suppressed > 0 ? { alsoRefusedSinceLastReport: suppressed } : undefined),
+      );
+    }
     this.#dispatcher.report(name, error);
   }
 
