@@ -2,10 +2,10 @@
  * What every server does with one incoming call: find the method, bind and check the
  * arguments, run the handler under the server's timeout, check the result.
  */
-import { bindArguments, checkReturn, signatureOf } from './binding.js';
+import { bindArguments, checkReturn, signatureOf, type Signature } from './binding.js';
 import { CallContext } from './context.js';
 import { ProtocolError, RpcTimeoutError, ServiceClosedError } from './errors.js';
-import { resolveMethod, type Handler } from './handler.js';
+import { resolveMethod, stillResolves, type Handler, type ResolvedMethod } from './handler.js';
 import type { Log } from './logger.js';
 import type { Packer } from './packer.js';
 import type { TranslationTable, DecodeLimits } from './packer.js';
@@ -79,6 +79,7 @@ export class Dispatcher {
   readonly #exclude: ReadonlyArray<abstract new (...args: any[]) => Error>;
   /** Running calls, each with the function that ends it early (timeout or close). */
   readonly #running = new Map<CallContext, (error?: Error) => void>();
+  readonly #methods = new Map<string, { method: ResolvedMethod; fn: ResolvedMethod['fn']; owner: object; sig: Signature }>();
 
   constructor(handler: Handler, options: ServerOptions, log: Log) {
     this.#handler = handler;
@@ -86,6 +87,20 @@ export class Dispatcher {
     this.#log = log;
     this.#logExceptions = options.logExceptions ?? false;
     this.#exclude = options.excludeLogExceptions ?? [];
+  }
+
+  /**
+   * A method and its signature, found once per name and kept while the handler still
+   * leads to the same objects (a re-check of a few property reads): handlers may change
+   * their members at run time, and the next call sees the change.
+   */
+  #resolve(name: string): { fn: ResolvedMethod['fn']; owner: object; sig: Signature } {
+    const cached = this.#methods.get(name);
+    if (cached && stillResolves(this.#handler, name, cached.method)) return cached;
+    const method = resolveMethod(this.#handler, name);
+    const entry = { method, fn: method.fn, owner: method.owner, sig: signatureOf(method.fn, method.spec) };
+    if (this.#methods.size < 10_000) this.#methods.set(name, entry);
+    return entry;
   }
 
   /** Calls still running. */
@@ -98,8 +113,7 @@ export class Dispatcher {
    * timeout is set; throws (or rejects) with what the caller should receive.
    */
   call(name: string, args: unknown[], kwargs: WireKwargs, peer?: Uint8Array): unknown {
-    const { fn, owner, spec } = resolveMethod(this.#handler, name);
-    const sig = signatureOf(fn, spec);
+    const { fn, owner, sig } = this.#resolve(name);
     const bound = bindArguments(sig, name, args, kwargs);
     const context = new CallContext(name, peer);
     if (sig.takesContext) bound.push(context);

@@ -101,6 +101,8 @@ export interface ResolvedMethod {
   readonly fn: Fn;
   readonly owner: object;
   readonly spec: MethodSpec;
+  /** The objects walked from the root, one a part of the name, ending with `fn`. */
+  readonly chain: readonly unknown[];
 }
 
 /**
@@ -111,15 +113,29 @@ export function resolveMethod(root: Handler, name: string): ResolvedMethod {
   const parts = pathOf(name);
   let owner: object = root;
   const last = parts.length - 1;
+  const chain: unknown[] = [];
   for (let i = 0; i < last; i++) {
     const value: unknown = (owner as Record<string, unknown>)[parts[i]!];
     if (!isNamespace(value)) throw new NotFoundError(name);
+    chain.push(value);
     owner = value;
   }
   const value: unknown = (owner as Record<string, unknown>)[parts[last]!];
   const spec = typeof value === 'function' ? marked.get(value) : undefined;
   if (!spec) throw new NotFoundError(name);
-  return { fn: value as Fn, owner, spec };
+  chain.push(value);
+  return { fn: value as Fn, owner, spec, chain };
+}
+
+/** Whether `root` still leads through `name` to the same objects as when it was resolved. */
+export function stillResolves(root: Handler, name: string, resolved: ResolvedMethod): boolean {
+  const parts = pathOf(name);
+  let owner: unknown = root;
+  for (let i = 0; i < parts.length; i++) {
+    owner = (owner as Record<string, unknown>)[parts[i]!];
+    if (owner !== resolved.chain[i]) return false;
+  }
+  return true;
 }
 
 const paths = new Map<string, readonly string[]>();

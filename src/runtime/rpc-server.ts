@@ -72,7 +72,7 @@ export class RpcServer extends Service {
       this.#replyError(envelope, header, name, new ProtocolError(`${name}: cannot encode the return value: ${(cause as Error).message}`, { cause }));
       return;
     }
-    this.#send(envelope, encodeReplyHeader(this.#prefix, header, false), body, name);
+    this.#send(envelope, encodeReplyHeader(this.#prefix, header, false), body);
   }
 
   #replyError(envelope: Buffer[], header: Buffer, name: string, error: unknown): void {
@@ -85,16 +85,19 @@ export class RpcServer extends Service {
       const [type, , repr] = toWireError(error);
       body = this.#packer.encode([type, [repr], repr]);
     }
-    this.#send(envelope, encodeReplyHeader(this.#prefix, header, true), body, name);
+    this.#send(envelope, encodeReplyHeader(this.#prefix, header, true), body);
   }
 
-  #send(envelope: Array<Buffer | Uint8Array>, header: Buffer, body: Uint8Array, name: string): void {
+  #send(envelope: Array<Buffer | Uint8Array>, header: Buffer, body: Uint8Array): void {
     if (this.closed) return;
     envelope.push(header, body);
-    this.sendQueue.post(envelope, (error) => {
-      if (error && !this.closed) this.log.warn(`reply to ${name} was not sent`, { error });
-    });
+    this.sendQueue.post(envelope, this.#replySent);
   }
+
+  /** One callback for every reply: a closure a reply would cost on the hot path. */
+  readonly #replySent = (error?: Error): void => {
+    if (error && !this.closed) this.log.warn('a reply was not sent', { error });
+  };
 
   /** Calls still running in handlers. */
   get running(): number {

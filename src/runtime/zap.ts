@@ -33,10 +33,16 @@ export async function registerAllowList(domain: string, allow: readonly string[]
   domains.set(domain, { allow: new Set(allow), log, refused: new Set() });
   starting ??= (async () => {
     const socket = new Reply({ linger: 0 });
-    await socket.bind(ZAP_ENDPOINT);
+    await bindReleased(socket);
     handler = { socket, loop: serve(socket) };
   })();
-  await starting;
+  try {
+    await starting;
+  } catch (error) {
+    starting = undefined;
+    domains.delete(domain);
+    throw error;
+  }
   return async () => {
     domains.delete(domain);
     if (domains.size === 0 && handler) {
@@ -47,6 +53,24 @@ export async function registerAllowList(domain: string, allow: readonly string[]
       await loop;
     }
   };
+}
+
+/**
+ * Binds the ZAP endpoint. A handler closed a moment ago may still hold it (ZeroMQ
+ * releases an inproc name in its own thread), so a busy name is tried again briefly.
+ */
+async function bindReleased(socket: Reply): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await socket.bind(ZAP_ENDPOINT);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EADDRINUSE' || attempt >= 50) {
+        socket.close();
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
 }
 
 async function serve(socket: Reply): Promise<void> {
