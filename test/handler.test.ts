@@ -50,8 +50,8 @@ describe('handlers', () => {
   it('binds like Python: positional, named, defaults, rest', () => {
     assert.deepEqual(bind((a: number, b = 2) => a + b, [1]), [1, undefined]);
     assert.deepEqual(bind((a: number, b: number) => a + b, [], { b: 2, a: 1 }), [1, 2]);
-    assert.deepEqual(bind((a: number, ...rest: number[]) => rest, [1, 2, 3]), [1, 2, 3]);
-    assert.throws(() => bind((a: number, ...rest: number[]) => rest, [], { rest: [1] }), /unexpected keyword argument 'rest'/);
+    assert.deepEqual(bind((a: number, ...rest: number[]) => [a, ...rest], [1, 2, 3]), [1, 2, 3]);
+    assert.throws(() => bind((a: number, ...rest: number[]) => [a, ...rest], [], { rest: [1] }), /unexpected keyword argument 'rest'/);
     assert.throws(() => bind((a: number) => a, []), /missing a required argument: 'a'/);
   });
 

@@ -39,7 +39,8 @@ export async function main(): Promise<void> {
     quote: method(
       (item: string, qty: number, day?: PyDate) => {
         const festive = day?.month === 12 && day.day >= 24;
-        return Math.round(qty * 0.4 * (festive ? 1.5 : 1) * 100) / 100;
+        const unit = item === 'apple' ? 0.4 : 0.5;
+        return Math.round(qty * unit * (festive ? 1.5 : 1) * 100) / 100;
       },
       {
         params: [

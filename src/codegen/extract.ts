@@ -3,7 +3,7 @@
  * `@pubsub`. Its methods are remote methods; a property whose type is an interface is a
  * namespace (`billing.refund` on the wire).
  */
-import { Node, type InterfaceDeclaration, type SourceFile, type Type, type Symbol as MorphSymbol } from 'ts-morph';
+import { Node, type InterfaceDeclaration, type SourceFile, type Type } from 'ts-morph';
 import { diagnosticAt } from './diagnostics.js';
 import type { MethodModel, NamespaceModel, ParamModel, Pattern, ServiceModel, ThrowsModel, TypeNode } from './model.js';
 import { declaredType, docOf, withoutUndefined, type TypeMapper } from './type-mapper.js';
@@ -70,7 +70,7 @@ class ServiceReader {
         continue;
       }
       if (memberType.getCallSignatures().length > 0) {
-        const method = this.method(member, memberType, [...path, name], declaration, label);
+        const method = this.method(memberType, [...path, name], declaration, label);
         if (method) model.methods.push(method);
       } else if (memberType.isInterface() || (memberType.isObject() && memberType.getProperties().length > 0 && !memberType.isArray())) {
         if (seen.has(memberType.compilerType)) {
@@ -89,7 +89,7 @@ class ServiceReader {
     return model;
   }
 
-  method(member: MorphSymbol, type: Type, path: string[], declaration: Node, label: string): MethodModel | undefined {
+  method(type: Type, path: string[], declaration: Node, label: string): MethodModel | undefined {
     const signatures = type.getCallSignatures();
     if (signatures.length > 1) {
       this.mapper.diagnostics.push(diagnosticAt(declaration, `method ${label} is overloaded; a remote method has one signature: give each variant its own name`));

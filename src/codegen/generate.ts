@@ -8,7 +8,7 @@ import { dirname, relative, resolve, sep } from 'node:path';
 import { Project, ts } from 'ts-morph';
 import { GeneratorError, type Diagnostic } from './diagnostics.js';
 import { extractServices } from './extract.js';
-import type { ErrorModel, ModuleModel } from './model.js';
+import { allMethods, type ErrorModel, type ModuleModel } from './model.js';
 import { renderModule } from './render.js';
 import { docOf, TypeMapper } from './type-mapper.js';
 
@@ -81,7 +81,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     diagnostics.push(...mapper.diagnostics);
     if (services.length === 0) continue;
     const output = resolve(outDir, relative(base, source.getFilePath()));
-    const throws = [...new Set(services.flatMap((s) => methodsOf(s.root)).flatMap((m) => m.throws.map((t) => t.name)))].sort();
+    const throws = [...new Set(services.flatMap((s) => allMethods(s.root)).flatMap((m) => m.throws.map((t) => t.name)))].sort();
     const errors: ErrorModel[] = throws.map((name) => {
       const declared = source.getClass(name) ?? source.getInterface(name);
       return { name, doc: declared ? docOf(declared) : undefined };
@@ -115,10 +115,6 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     }
   }
   return { files, changed, read };
-}
-
-function methodsOf(ns: ModuleModel['services'][number]['root']): ModuleModel['services'][number]['root']['methods'] {
-  return [...ns.methods, ...ns.namespaces.flatMap((c) => methodsOf(c.namespace))];
 }
 
 /** The input's own TypeScript errors: generating from code that does not compile helps nobody. */

@@ -132,3 +132,8 @@ export interface ErrorModel {
   name: string;
   doc: string | undefined;
 }
+
+/** Every method of a namespace and of the namespaces inside it, in declaration order. */
+export function allMethods(ns: NamespaceModel): MethodModel[] {
+  return [...ns.methods, ...ns.namespaces.flatMap((c) => allMethods(c.namespace))];
+}

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Mustache from 'mustache';
 import { childrenOf, orderDeclarations, propertyKey, quote, schemaName, schemaOf, tsType } from './emit-types.js';
-import type { Declaration, MethodModel, ModuleModel, NamespaceModel, ParamModel, ServiceModel, TypeNode } from './model.js';
+import { allMethods, type Declaration, type MethodModel, type ModuleModel, type NamespaceModel, type ParamModel, type ServiceModel, type TypeNode } from './model.js';
 
 const templateDir = new URL('../../../templates/', import.meta.url);
 const templateNames = ['module.ts', 'doc', 'handler', 'client', 'rpc', 'pipeline', 'pubsub'] as const;
@@ -174,10 +174,6 @@ function specView(method: MethodModel) {
     rest: method.rest ? [param(method.rest)] : [],
     returns: checksReturn ? [schemaOf(method.returns, schemaName, 2, 13)] : [],
   };
-}
-
-function allMethods(ns: NamespaceModel): MethodModel[] {
-  return [...ns.methods, ...ns.namespaces.flatMap((c) => allMethods(c.namespace))];
 }
 
 function flatten(ns: NamespaceModel): NamespaceModel[] {

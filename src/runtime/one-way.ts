@@ -7,7 +7,7 @@ import { decodeArguments, decodeName, Dispatcher, type ServerOptions } from './d
 import { NotFoundError, ParameterError, ProtocolError, type ServiceClosedError } from './errors.js';
 import { RateLimitedReport } from './logger.js';
 import type { Handler } from './handler.js';
-import type { DecodeLimits, Packer, TranslationTable } from './packer.js';
+import type { Packer, TranslationTable } from './packer.js';
 import type { Frames } from './send-queue.js';
 import { FrameCache, NO_KWARGS } from './frame-cache.js';
 import { Service, type ServiceOptions } from './service.js';

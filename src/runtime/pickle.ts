@@ -27,7 +27,6 @@ export type PickleValue = string | number | bigint | boolean | null | Uint8Array
 export type Constructors = ReadonlyMap<string, (args: PickleValue[]) => unknown>;
 
 const MARK = Symbol('mark');
-const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Runs a pickle with the allowed constructors and returns the object it builds. */

@@ -6,7 +6,7 @@ import { decodeArguments, decodeName, Dispatcher, type ServerOptions } from './d
 import { toWireError } from './error-table.js';
 import { ProtocolError, type ServiceClosedError } from './errors.js';
 import type { Handler } from './handler.js';
-import { decodeRequestHeader, encodeReplyHeader, REQUEST_HEADER_SIZE, senderPrefix } from './header.js';
+import { encodeReplyHeader, REQUEST_HEADER_SIZE, senderPrefix } from './header.js';
 import { createPacker } from './translators.js';
 import type { Packer } from './packer.js';
 import { createSocket, Service } from './service.js';
