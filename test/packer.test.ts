@@ -64,6 +64,27 @@ describe('packer', () => {
     }
   });
 
+  it('reads short arrays of one-byte values the same on its fast path as the full decoder does', () => {
+    const packer = new Packer();
+    const bytes = [0x00, 0x7f, 0xe0, 0xff, 0xc0, 0xc2, 0xc3, 0xc1, 0xcc, 0x90, 0xa0];
+    for (let n = 0; n <= 16; n++) {
+      for (let trial = 0; trial < 50; trial++) {
+        const body = Array.from({ length: n }, (_, i) => bytes[(i * 7 + trial * 3) % bytes.length]!);
+        for (const head of [0x90 + n, 0x90 + Math.max(0, n - 1)]) {
+          const one = Buffer.from([head, ...body]);
+          let expected: unknown;
+          try {
+            expected = referenceDecode(one, { useBigInt64: true });
+          } catch {
+            assert.throws(() => packer.decode(one), `${one.toString('hex')} is refused`);
+            continue;
+          }
+          assert.deepEqual(packer.decode(one), expected, one.toString('hex'));
+        }
+      }
+    }
+  });
+
   it('decodes maps with non-string keys to Map and encodes Map back', () => {
     const packer = new Packer();
     const map = new Map<unknown, unknown>([[1, 'one'], ['s', { nested: new Map([[[1, 2], true]]) }]]);

@@ -178,12 +178,14 @@ const KEY_TOKEN = '\u0000zrpc-key:';
 export class Packer {
   readonly #encoder: Encoder;
   readonly #decoder: Decoder;
+  readonly #maxArrayLength: number;
   /** Non-string keys met in the current decode, by token index. */
   #keys: unknown[] = [];
 
   constructor(table: TranslationTable = {}, limits: DecodeLimits = {}) {
     const codec = new TranslatorCodec(toMap(table));
     const { maxDepth, ...lengths } = { ...DEFAULT_DECODE_LIMITS, ...limits };
+    this.#maxArrayLength = lengths.maxArrayLength;
     // ignoreUndefined: `{ note: undefined }` is an absent optional property, not a null one.
     this.#encoder = new WireEncoder({ extensionCodec: codec, useBigInt64: true, ignoreUndefined: true });
     const decoder = new WireDecoder({
@@ -206,14 +208,20 @@ export class Packer {
 
   /** Decodes one value; throws `DecodeError` (from @msgpack/msgpack) on malformed input. */
   decode(bytes: Uint8Array): unknown {
-    // One-byte values (small ints, nil, booleans, empty containers) are most replies:
-    // answered without setting the decoder up.
-    if (bytes.byteLength === 1) {
-      const b = bytes[0]!;
-      if (b <= 0x7f) return b;
-      if (b >= 0xe0) return b - 0x100;
-      if (b === 0xc0) return null;
-      if (b === 0xc2 || b === 0xc3) return b === 0xc3;
+    // One-byte values (small ints, nil, booleans) and short arrays of them are most
+    // replies and many argument lists: read without setting the decoder up.
+    const length = bytes.byteLength;
+    if (length === 1) {
+      const value = oneByte(bytes[0]!);
+      if (value !== NOT_ONE_BYTE) return value;
+    } else if (length <= 16 && bytes[0] === 0x90 + length - 1 && length - 1 <= this.#maxArrayLength) {
+      const items: unknown[] = [];
+      for (let i = 1; i < length; i++) {
+        const value = oneByte(bytes[i]!);
+        if (value === NOT_ONE_BYTE) break;
+        items.push(value);
+      }
+      if (items.length === length - 1) return items;
     }
     const outer = this.#keys;
     this.#keys = [];
@@ -224,6 +232,17 @@ export class Packer {
       this.#keys = outer;
     }
   }
+}
+
+const NOT_ONE_BYTE = Symbol('not a one-byte value');
+
+/** The value of a one-byte msgpack encoding, or NOT_ONE_BYTE. */
+function oneByte(b: number): unknown {
+  if (b <= 0x7f) return b;
+  if (b >= 0xe0) return b - 0x100;
+  if (b === 0xc0) return null;
+  if (b === 0xc2 || b === 0xc3) return b === 0xc3;
+  return NOT_ONE_BYTE;
 }
 
 function toMap(table: TranslationTable): ReadonlyMap<number, Translator> {
