@@ -92,7 +92,8 @@ function serviceView(service: ServiceModel, used: Set<string>) {
     pipeline: ['connectPipeline', 'servePipeline', 'type PipelineClientOptions', 'type PipelineServer', 'type PipelineServerOptions'],
     pubsub: ['connectPubSub', 'servePubSub', 'type PubSubClient', 'type PubSubClientOptions', 'type PubSubServer', 'type PubSubServerOptions', 'type Topic'],
   }[service.pattern];
-  for (const name of [...patternImports, 'TypedCaller', 'typedHandler', 'type MethodSpecs', 'type Send', 'type Transport']) used.add(name);
+  for (const name of [...patternImports, 'TypedCaller', 'typedHandler', 'type MethodSpecs', 'type Send']) used.add(name);
+  used.add({ rpc: 'TypedRpcClient', pipeline: 'TypedClient', pubsub: 'type Transport' }[service.pattern]);
 
   const methods = allMethods(service.root);
   if (methods.some(() => true)) used.add('type CallContext');
@@ -111,8 +112,7 @@ function serviceView(service: ServiceModel, used: Set<string>) {
       handlerDoc: docBlock(isRoot ? service.doc ?? `What the ${service.name} server implements: each method returns its result or a promise of it.` : ns.doc),
       clientDoc: docBlock(isRoot ? defaultClientDoc(service) : ns.doc),
       hasChildren: ns.namespaces.length > 0,
-      withOptions: isRoot && service.pattern === 'rpc',
-      lifecycle: isRoot && service.pattern !== 'pubsub',
+      base: isRoot && service.pattern !== 'pubsub' ? (service.pattern === 'rpc' ? 'TypedRpcClient' : 'TypedClient') : undefined,
       methods: ns.methods.map((m) => methodView(m, service)),
       children: ns.namespaces.map((child) => {
         const childPrefix = prefix + upperFirst(child.name);

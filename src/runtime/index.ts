@@ -47,5 +47,5 @@ export type { ServerOptions } from './dispatch.js';
 export type { Logger, LogMethod } from './logger.js';
 export { ServiceError } from './errors.js';
 export { Wire } from './schemas.js';
-export { TypedCaller, typedHandler, type MethodSpecs, type ClosableService, type Send } from './typed.js';
+export { TypedCaller, TypedClient, TypedRpcClient, typedHandler, type MethodSpecs, type ClosableService, type Send } from './typed.js';
 export { generateKeyPair, type CurveOptions, type CurveServerOptions, type CurveClientOptions, type KeyPair } from './curve.js';

@@ -19,6 +19,44 @@ export interface ClosableService {
 
 export type Send = (name: string, args: unknown[], options: CallOptions) => Promise<unknown>;
 
+/**
+ * What every generated root client shares: the endpoints, closing, and disposal. The
+ * generated class adds one method per remote method.
+ */
+export abstract class TypedClient implements AsyncDisposable {
+  protected readonly caller: TypedCaller;
+
+  constructor(caller: TypedCaller) {
+    this.caller = caller;
+  }
+
+  get transport(): Transport {
+    return this.caller.service.transport;
+  }
+
+  close(): Promise<void> {
+    return this.caller.service.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** Root clients of request/reply services: views with other call defaults too. */
+export abstract class TypedRpcClient extends TypedClient {
+  /** The same client with other call defaults: `client.with({ timeout: 500, signal })`. */
+  with(options: CallOptions): this {
+    const Client = this.constructor as new (caller: TypedCaller) => this;
+    return new Client(this.caller.with(options));
+  }
+
+  /** The same client with another default timeout, in milliseconds. */
+  withTimeout(timeout: number | undefined): this {
+    return this.with({ timeout });
+  }
+}
+
 /** Sends calls for a generated client, with per-view call options. */
 export class TypedCaller {
   readonly service: ClosableService;

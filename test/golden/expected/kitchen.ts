@@ -13,7 +13,9 @@ import {
   serveRpc,
   ServiceError,
   TypedCaller,
+  TypedClient,
   typedHandler,
+  TypedRpcClient,
   Wire,
   type CallContext,
   type CallOptions,
@@ -293,10 +295,11 @@ export async function connectKitchen(options: KitchenClientOptions): Promise<Kit
 }
 
 /** The request/reply service. */
-export class KitchenClient implements AsyncDisposable {
+export class KitchenClient extends TypedRpcClient {
   readonly admin: KitchenAdminClient;
 
-  constructor(protected readonly caller: TypedCaller) {
+  constructor(caller: TypedCaller) {
+    super(caller);
     this.admin = new KitchenAdminClient(caller);
   }
 
@@ -329,28 +332,6 @@ export class KitchenClient implements AsyncDisposable {
   /** A translated class, both ways. */
   move(p: Point, dx: number, options?: CallOptions): Promise<Point> {
     return this.caller.call('move', [p, dx], options) as Promise<Point>;
-  }
-
-  /** The same client with other call defaults: `client.with({ timeout: 500, signal })`. */
-  with(options: CallOptions): KitchenClient {
-    return new KitchenClient(this.caller.with(options));
-  }
-
-  /** The same client with another default timeout, in milliseconds. */
-  withTimeout(timeout: number | undefined): KitchenClient {
-    return this.with({ timeout });
-  }
-
-  get transport(): Transport {
-    return this.caller.service.transport;
-  }
-
-  close(): Promise<void> {
-    return this.caller.service.close();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
 
@@ -409,23 +390,10 @@ export async function connectAudit(options: AuditClientOptions): Promise<AuditCl
 }
 
 /** A typed client that notifies Audit. */
-export class AuditClient implements AsyncDisposable {
-  constructor(protected readonly caller: TypedCaller) {}
+export class AuditClient extends TypedClient {
 
   record(event: string, at: Date): Promise<void> {
     return this.caller.call('record', [event, at]) as Promise<void>;
-  }
-
-  get transport(): Transport {
-    return this.caller.service.transport;
-  }
-
-  close(): Promise<void> {
-    return this.caller.service.close();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
 
