@@ -79,7 +79,7 @@ export class Dispatcher {
   readonly #exclude: ReadonlyArray<abstract new (...args: any[]) => Error>;
   /** Running calls, each with the function that ends it early (timeout or close). */
   readonly #running = new Map<CallContext, (error?: Error) => void>();
-  readonly #methods = new Map<string, { method: ResolvedMethod; fn: ResolvedMethod['fn']; owner: object; sig: Signature }>();
+  readonly #methods = new Map<string, { method: ResolvedMethod; sig: Signature }>();
 
   constructor(handler: Handler, options: ServerOptions, log: Log) {
     this.#handler = handler;
@@ -94,11 +94,11 @@ export class Dispatcher {
    * leads to the same objects (a re-check of a few property reads): handlers may change
    * their members at run time, and the next call sees the change.
    */
-  #resolve(name: string): { fn: ResolvedMethod['fn']; owner: object; sig: Signature } {
+  #resolve(name: string): { method: ResolvedMethod; sig: Signature } {
     const cached = this.#methods.get(name);
     if (cached && stillResolves(this.#handler, name, cached.method)) return cached;
     const method = resolveMethod(this.#handler, name);
-    const entry = { method, fn: method.fn, owner: method.owner, sig: signatureOf(method.fn, method.spec) };
+    const entry = { method, sig: signatureOf(method.fn, method.spec) };
     if (this.#methods.size < 10_000) this.#methods.set(name, entry);
     return entry;
   }
@@ -113,11 +113,11 @@ export class Dispatcher {
    * timeout is set; throws (or rejects) with what the caller should receive.
    */
   call(name: string, args: unknown[], kwargs: WireKwargs, peer?: Uint8Array): unknown {
-    const { fn, owner, sig } = this.#resolve(name);
+    const { method, sig } = this.#resolve(name);
     const bound = bindArguments(sig, name, args, kwargs);
     const context = new CallContext(name, peer);
     if (sig.takesContext) bound.push(context);
-    const result = fn.apply(owner, bound);
+    const result = method.fn.apply(method.owner, bound);
     if (!isPromiseLike(result) && this.#timeout === undefined) {
       checkReturn(sig, name, result);
       return result;

@@ -152,8 +152,3 @@ function pathOf(name: string): readonly string[] {
   }
   return parts;
 }
-
-/** The spec of a marked function, if it is one. */
-export function specOf(fn: unknown): MethodSpec | undefined {
-  return typeof fn === 'function' ? marked.get(fn) : undefined;
-}

@@ -20,8 +20,5 @@ export function mergeTranslationTables(...tables: Array<TranslationTable | undef
 }
 
 export function createPacker(table: TranslationTable | undefined, limits?: DecodeLimits): Packer {
-  const merged = new Map(predefined);
-  const user = table instanceof Map ? table : new Map(Object.entries(table ?? {}).map(([k, v]) => [Number(k), v]));
-  for (const [code, translator] of user) merged.set(code, translator);
-  return new Packer(merged, limits);
+  return new Packer(mergeTranslationTables(predefined, table), limits);
 }
