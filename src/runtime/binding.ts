@@ -3,9 +3,10 @@
  * parameters, with Python's rules (aiozmq binds with `inspect.signature(...).bind`),
  * then TypeBox validation of each argument and of the return value.
  */
-import { Compile, type Validator } from 'typebox/compile';
+import type { Validator } from 'typebox/compile';
 import type { TSchema } from 'typebox';
 import { ParameterError, ReturnValueError } from './errors.js';
+import { compile as compileSchema, describeFailure, misplacedMap } from './validation.js';
 import type { MethodSpec, ParamSpec } from './handler.js';
 
 interface BoundParam {
@@ -42,16 +43,8 @@ export function signatureOf(fn: Function | undefined, spec: MethodSpec): Signatu
   return signature;
 }
 
-const compiled = new WeakMap<TSchema, Validator>();
-
 function compile(schema: TSchema | undefined): Validator | undefined {
-  if (!schema) return undefined;
-  let validator = compiled.get(schema);
-  if (!validator) {
-    validator = Compile(schema);
-    compiled.set(schema, validator);
-  }
-  return validator;
+  return schema ? compileSchema(schema) : undefined;
 }
 
 function buildSignature(fn: Function | undefined, spec: MethodSpec): Signature {
@@ -74,7 +67,7 @@ const none: ReadonlyArray<[unknown, unknown]> = [];
  * Binds wire arguments to parameter positions, as Python would, and checks each one.
  * The result has one slot per declared parameter (rest arguments after them).
  */
-export function bindArguments(sig: Signature, method: string, args: unknown[], kwargs: Kwargs | undefined): unknown[] {
+export function bindArguments(sig: Signature, method: string, args: unknown[], kwargs: Kwargs | undefined, maps = false): unknown[] {
   const params = sig.params;
   const count = params.length;
   const given = args.length;
@@ -102,22 +95,26 @@ export function bindArguments(sig: Signature, method: string, args: unknown[], k
     // A skipped optional argument arrives as nil from JavaScript (`f(a, undefined, c)`)
     // and as None from Python: when the schema does not take null, it means "not given".
     if (bound[i] === null && param.optional && !param.check.Check(null)) bound[i] = undefined;
-    if (!(bound[i] === undefined && param.optional)) check(param, i, bound[i], method);
+    if (!(bound[i] === undefined && param.optional)) check(param, i, bound[i], method, maps);
   }
   if (given > count) {
     const rest = sig.rest!;
     for (let i = count; i < given; i++) {
-      if (rest.check) check(rest, i, args[i], method);
+      if (rest.check) check(rest, i, args[i], method, maps);
       bound.push(args[i]);
     }
   }
   return bound;
 }
 
-function check(param: BoundParam, index: number, value: unknown, method: string): void {
-  if (param.check!.Check(value)) return;
+function check(param: BoundParam, index: number, value: unknown, method: string, maps: boolean): void {
+  const validator = param.check!;
   const label = param.name ? `"${param.name}"` : `#${index}`;
-  throw new ParameterError(`${method}: parameter ${label} ${describeFailure(param.check!, value)}`);
+  if (!validator.Check(value)) throw new ParameterError(`${method}: parameter ${label} ${describeFailure(validator, value)}`);
+  const map = maps ? misplacedMap(validator.Type(), value, validator.Context()) : undefined;
+  if (map !== undefined) {
+    throw new ParameterError(`${method}: parameter ${label} at ${map}: must be an object with string keys (got a map with non-string keys)`);
+  }
 }
 
 /** Validates a handler's result against its declared return schema. */
@@ -125,36 +122,6 @@ export function checkReturn(sig: Signature, method: string, value: unknown): voi
   if (sig.returns && !sig.returns.Check(value)) {
     throw new ReturnValueError(`${method}: return value ${describeFailure(sig.returns, value)}`);
   }
-}
-
-/** `at /items/0: must be number (got "x")`, from TypeBox's first error. */
-function describeFailure(validator: Validator, value: unknown): string {
-  const [first] = validator.Errors(value);
-  if (!first) return 'is invalid';
-  const at = first.instancePath ? `at ${first.instancePath}: ` : '';
-  return `${at}${first.message} (got ${preview(valueAt(value, first.instancePath))})`;
-}
-
-function valueAt(value: unknown, pointer: string): unknown {
-  let current = value;
-  for (const part of pointer.split('/').slice(1)) {
-    const key = part.replaceAll('~1', '/').replaceAll('~0', '~');
-    current = current instanceof Map ? current.get(key) : (current as Record<string, unknown> | null)?.[key];
-  }
-  return current;
-}
-
-function preview(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value instanceof Uint8Array) return `${value.byteLength} bytes`;
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 /** Parameter names read from a function's source, for handlers given without a spec. */

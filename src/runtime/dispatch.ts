@@ -5,8 +5,9 @@
 import { bindArguments, checkReturn, signatureOf, type Signature } from './binding.js';
 import { CallContext } from './context.js';
 import { ProtocolError, RpcTimeoutError, ServiceClosedError } from './errors.js';
+import { className, clip, describeError } from './describe.js';
 import { resolveMethod, stillResolves, type Handler, type ResolvedMethod } from './handler.js';
-import type { Log } from './logger.js';
+import { EventLog, type Log } from './logger.js';
 import type { Packer } from './packer.js';
 import type { TranslationTable, DecodeLimits } from './packer.js';
 import type { ServiceOptions } from './service.js';
@@ -44,29 +45,32 @@ export function decodeName(frame: Buffer): string {
 
 export type WireKwargs = Record<string, unknown> | Map<unknown, unknown> | undefined;
 
+/** A decoded call: `maps` says whether any value in it may be a `Map` (see `Packer.mapDecodes`). */
+export interface WireCall {
+  args: unknown[];
+  kwargs: WireKwargs;
+  maps: boolean;
+}
+
 /** Decodes the args and kwargs frames of a call to `name`; throws `ProtocolError` naming what is wrong. */
-export function decodeArguments(
-  packer: Packer,
-  name: string,
-  argsFrame: Uint8Array,
-  kwargsFrame: Uint8Array,
-): { args: unknown[]; kwargs: WireKwargs } {
+export function decodeArguments(packer: Packer, name: string, argsFrame: Uint8Array, kwargsFrame: Uint8Array): WireCall {
+  const before = packer.mapDecodes;
   const args = decodeFrame(packer, argsFrame, 'arguments', name);
   if (!Array.isArray(args)) throw new ProtocolError(`${name}: arguments must be a msgpack array`);
   // A lone 0x80 (no named arguments) is by far the common case: skip the decoder.
-  if (kwargsFrame.byteLength === 1 && kwargsFrame[0] === 0x80) return { args, kwargs: undefined };
+  if (kwargsFrame.byteLength === 1 && kwargsFrame[0] === 0x80) return { args, kwargs: undefined, maps: packer.mapDecodes !== before };
   const kwargs = decodeFrame(packer, kwargsFrame, 'named arguments', name);
   if (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs) || kwargs instanceof Uint8Array) {
     throw new ProtocolError(`${name}: named arguments must be a msgpack map`);
   }
-  return { args, kwargs: kwargs as WireKwargs };
+  return { args, kwargs: kwargs as WireKwargs, maps: packer.mapDecodes !== before };
 }
 
 function decodeFrame(packer: Packer, frame: Uint8Array, what: string, name: string): unknown {
   try {
     return packer.decode(frame);
   } catch (cause) {
-    throw new ProtocolError(`${name}: ${what} are not valid msgpack: ${(cause as Error).message}`, { cause });
+    throw new ProtocolError(`${name}: ${what} are not valid msgpack: ${describeError(cause)}`, { cause });
   }
 }
 
@@ -74,7 +78,7 @@ function decodeFrame(packer: Packer, frame: Uint8Array, what: string, name: stri
 export class Dispatcher {
   readonly #handler: Handler;
   readonly #timeout: number | undefined;
-  readonly #log: Log;
+  readonly #log: EventLog;
   readonly #logExceptions: boolean;
   readonly #exclude: ReadonlyArray<abstract new (...args: any[]) => Error>;
   /** Running calls, each with the function that ends it early (timeout or close). */
@@ -84,7 +88,7 @@ export class Dispatcher {
   constructor(handler: Handler, options: ServerOptions, log: Log) {
     this.#handler = handler;
     this.#timeout = options.timeout;
-    this.#log = log;
+    this.#log = new EventLog(log);
     this.#logExceptions = options.logExceptions ?? false;
     this.#exclude = options.excludeLogExceptions ?? [];
   }
@@ -112,9 +116,9 @@ export class Dispatcher {
    * Runs one call. Returns the value, or a promise of it for async handlers or when a
    * timeout is set; throws (or rejects) with what the caller should receive.
    */
-  call(name: string, args: unknown[], kwargs: WireKwargs, peer?: Uint8Array): unknown {
+  call(name: string, call: WireCall, peer?: Uint8Array): unknown {
     const { method, sig } = this.#resolve(name);
-    const bound = bindArguments(sig, name, args, kwargs);
+    const bound = bindArguments(sig, name, call.args, call.kwargs, call.maps);
     const context = new CallContext(name, peer);
     if (sig.takesContext) bound.push(context);
     const result = method.fn.apply(method.owner, bound);
@@ -166,11 +170,19 @@ export class Dispatcher {
     for (const finish of [...this.#running.values()]) finish(error);
   }
 
-  /** Logs a handler's error if the server was asked to and its class is not excluded. */
+  /**
+   * Logs a handler's error if the server was asked to and its class is not excluded.
+   * Callers can make handlers fail at will, so lines are rate-limited per error class.
+   */
   report(name: string, error: unknown): void {
     if (!this.#logExceptions) return;
-    if (this.#exclude.some((cls) => error instanceof cls)) return;
-    this.#log.error(`call ${name} raised`, { error });
+    try {
+      if (this.#exclude.some((cls) => error instanceof cls)) return;
+      const kind = error !== null && typeof error === 'object' ? className(error) : typeof error;
+      this.#log.error(`raised ${kind}`, `call ${clip(name)} raised ${describeError(error)}`, { error });
+    } catch {
+      // Reporting must not fail the call it reports on.
+    }
   }
 }
 

@@ -21,8 +21,8 @@ import {
   ProtocolError,
   ReturnValueError,
   RpcTimeoutError,
-  describeArgs,
 } from './errors.js';
+import { describeArgs, describeValue } from './describe.js';
 
 /** A class the client may rebuild a remote error into: called as `new Class(...args)`. */
 export type ErrorClass = new (...args: any[]) => Error;
@@ -48,30 +48,45 @@ export function wireNameOf(error: unknown): string {
   // Only a class's own wireName counts: a subclass without one travels under its own name.
   if (Object.hasOwn(ctor, 'wireName') && typeof ctor.wireName === 'string') return ctor.wireName;
   if (error instanceof GenericError) return error.excType;
-  return jsBuiltinNames.get(error.constructor) ?? (ctor.name || 'builtins.Exception');
+  const name = jsBuiltinNames.get(error.constructor) ?? ctor.name;
+  return typeof name === 'string' && name ? name : 'builtins.Exception';
 }
 
-/** Turns anything thrown by a handler into its wire triple. */
+/**
+ * Turns anything thrown by a handler into its wire triple. It never throws: the value
+ * may be anything (a string, an object whose getters throw, a proxy), and whatever it
+ * is, the caller must get an answer.
+ */
 export function toWireError(error: unknown): WireError {
-  const type = wireNameOf(error);
-  const args = argsOf(error);
-  const short = type.slice(type.lastIndexOf('.') + 1);
-  const repr = error instanceof GenericError && error.excRepr ? error.excRepr : `${short}${describeArgs(args)}`;
-  return [type, args, repr];
+  let type = 'builtins.Exception';
+  try {
+    type = wireNameOf(error);
+    const args = argsOf(error);
+    const short = type.slice(type.lastIndexOf('.') + 1);
+    const repr = error instanceof GenericError && typeof error.excRepr === 'string' && error.excRepr ? error.excRepr : `${short}${describeArgs(args)}`;
+    return [type, args, repr];
+  } catch {
+    const text = `an error that could not be read (${describeValue(error)})`;
+    return [type, [text], `${type.slice(type.lastIndexOf('.') + 1)}(${JSON.stringify(text)})`];
+  }
 }
 
 function argsOf(error: unknown): unknown[] {
   if (error instanceof GenericError) return [...error.arguments];
   if (error instanceof Error) {
     const args = (error as { args?: unknown }).args;
-    return Array.isArray(args) ? [...args] : [error.message];
+    if (Array.isArray(args)) return [...args];
+    const message = (error as { message?: unknown }).message;
+    return [typeof message === 'string' ? message : describeValue(message)];
   }
-  return [String(error)];
+  // A thrown non-Error (a string, a number, an object): its printed form.
+  return [typeof error === 'string' ? error : describeValue(error)];
 }
 
 type Rebuild = (args: unknown[], repr: string) => Error;
 
-const firstString = (args: unknown[]): string => (typeof args[0] === 'string' ? args[0] : String(args[0] ?? ''));
+const firstString = (args: unknown[]): string =>
+  typeof args[0] === 'string' ? args[0] : args[0] === undefined ? '' : describeValue(args[0]);
 
 /** zrpc's own names, and aiozmq's, in both spellings the wire may carry. */
 const ownNames = new Map<string, Rebuild>([
@@ -103,13 +118,18 @@ export class ErrorTranslator {
   }
 
   rebuild(type: string, args: unknown[], repr: string): Error {
-    const userClass = this.#user.get(type);
-    if (userClass) return new userClass(...args);
-    const own = ownNames.get(type);
-    if (own) return own(args, repr);
-    const builtin = builtins.byWireName.get(type);
-    if (builtin) return new builtin(...args);
-    return new GenericError(type, args, repr);
+    try {
+      const userClass = this.#user.get(type);
+      if (userClass) return new userClass(...args);
+      const own = ownNames.get(type);
+      if (own) return own(args, repr);
+      const builtin = builtins.byWireName.get(type);
+      if (builtin) return new builtin(...args);
+      return new GenericError(type, args, repr);
+    } catch (cause) {
+      // The args were not what the class's constructor takes: the call still settles.
+      return new ProtocolError(`error reply ${describeValue(type)} could not be rebuilt from its args ${describeArgs(args)}`, { cause });
+    }
   }
 
   /** Decodes the body of an error reply; a malformed body becomes a `ProtocolError`. */

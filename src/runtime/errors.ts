@@ -5,6 +5,7 @@
  * separates RPC failures from bugs in the caller's own code. A class with a static
  * `wireName` travels under that name; see `error-table.ts` for the mapping rules.
  */
+import { describeArgs } from './describe.js';
 
 /** Base class of every error zrpc raises. */
 export class RpcError extends Error {
@@ -106,21 +107,5 @@ export class CallAbortedError extends RpcError {
   /** `AbortError`, as `fetch` and other signal-aware APIs name it. */
   override get name(): string {
     return 'AbortError';
-  }
-}
-
-/** A short, Python-like rendering of error arguments: `('bad value', 42)`. */
-export function describeArgs(args: readonly unknown[]): string {
-  return `(${args.map(describeValue).join(', ')})`;
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return `'${value.replaceAll("'", "\\'")}'`;
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
   }
 }

@@ -27,29 +27,44 @@ const quietConsole: Logger = {
   error: (...args) => console.error(...args),
 };
 
-/**
- * Reports something at most once per `periodMs` for each key, counting what it held back,
- * so a peer that repeats a mistake thousands of times a second cannot flood the log.
- */
-export class RateLimitedReport {
-  readonly #periodMs: number;
-  readonly #keys = new Map<string, { last: number; suppressed: number }>();
+/** How often each kind of peer-caused event may write a line. */
+export const EVENT_LOG_PERIOD_MS = 10_000;
 
-  constructor(periodMs: number) {
+/**
+ * Logs events that peers can cause at will (malformed messages, refused calls, late
+ * replies, refused connections): at most one line per kind of event per period, the
+ * first at once, each later line counting (`suppressed`) the events held back since the one before.
+ * Kinds are fixed strings of zrpc's own (never a method name, topic or peer), so no
+ * sender can make a service write more than a few lines a second, or grow this table.
+ */
+export class EventLog {
+  readonly #log: Log;
+  readonly #periodMs: number;
+  readonly #kinds = new Map<string, { last: number; held: number }>();
+
+  constructor(log: Log, periodMs = EVENT_LOG_PERIOD_MS) {
+    this.#log = log;
     this.#periodMs = periodMs;
   }
 
-  report(key: string, write: (suppressed: number) => void): void {
+  warn(kind: string, message: string, fields?: LogFields): void {
+    this.#write('warn', kind, message, fields);
+  }
+
+  error(kind: string, message: string, fields?: LogFields): void {
+    this.#write('error', kind, message, fields);
+  }
+
+  #write(level: 'warn' | 'error', kind: string, message: string, fields: LogFields | undefined): void {
     const now = Date.now();
-    const entry = this.#keys.get(key);
+    const entry = this.#kinds.get(kind);
     if (entry && now - entry.last < this.#periodMs) {
-      entry.suppressed++;
+      entry.held++;
       return;
     }
-    // Bounded: a flood of distinct keys forgets the old ones rather than growing.
-    if (!entry && this.#keys.size >= 1000) this.#keys.clear();
-    write(entry?.suppressed ?? 0);
-    this.#keys.set(key, { last: now, suppressed: 0 });
+    const held = entry?.held ?? 0;
+    this.#kinds.set(kind, { last: now, held: 0 });
+    this.#log[level](message, held > 0 ? { ...fields, suppressed: held } : fields);
   }
 }
 
@@ -59,9 +74,17 @@ export function toLog(logger: Logger = quietConsole): Log {
   const bind = (method: LogMethod | undefined) => {
     if (!method) return () => {};
     const fn = method.bind(logger);
-    return pinoLike
+    const write = pinoLike
       ? (message: string, fields?: LogFields) => fn(fields ?? {}, message)
       : (message: string, fields?: LogFields) => (fields ? fn(`zrpc: ${message}`, fields) : fn(`zrpc: ${message}`));
+    return (message: string, fields?: LogFields) => {
+      try {
+        write(message, fields);
+      } catch {
+        // A logger that fails (or chokes on a hostile value in `fields`) must not stop
+        // the service: the line is lost, nothing else is.
+      }
+    };
   };
   return { debug: bind(logger.debug), warn: bind(logger.warn), error: bind(logger.error) };
 }

@@ -5,7 +5,7 @@
 import type { Socket } from 'zeromq';
 import { decodeArguments, decodeName, Dispatcher, type ServerOptions } from './dispatch.js';
 import { NotFoundError, ParameterError, ProtocolError, type ServiceClosedError } from './errors.js';
-import { RateLimitedReport } from './logger.js';
+import { clip, describeError } from './describe.js';
 import type { Handler } from './handler.js';
 import type { Packer, TranslationTable } from './packer.js';
 import type { Frames } from './send-queue.js';
@@ -18,7 +18,6 @@ export abstract class OneWayServer extends Service {
   readonly #dispatcher: Dispatcher;
   /** Frames before name, args, kwargs: 0 for pipeline, 1 (the topic) for pub/sub. */
   readonly #lead: number;
-  readonly #refusals = new RateLimitedReport(10_000);
 
   protected constructor(socket: Socket, handler: Handler, options: ServerOptions, lead: number) {
     super(socket, options);
@@ -37,29 +36,30 @@ export abstract class OneWayServer extends Service {
   #onMessage(frames: Buffer[]): void {
     const lead = this.#lead;
     if (frames.length !== lead + 3) {
-      this.log.warn('dropped a malformed message', { frames: frames.length, expected: lead + 3 });
+      this.events.warn('malformed message', 'dropped a malformed message', { frames: frames.length, expected: lead + 3 });
       return;
     }
     let name = '?';
     try {
       name = decodeName(frames[lead]!);
       const call = decodeArguments(this.#packer, name, frames[lead + 1]!, frames[lead + 2]!);
-      const result = this.#dispatcher.call(name, call.args, call.kwargs, lead ? frames[0] : undefined);
+      const result = this.#dispatcher.call(name, call, lead ? frames[0] : undefined);
       if (result instanceof Promise) result.catch((error: unknown) => this.#failed(name, error));
     } catch (error) {
       this.#failed(name, error);
     }
   }
 
+  /** Never throws: it runs in a rejection handler, where a throw would kill the process. */
   #failed(name: string, error: unknown): void {
     // Nobody waits for an answer, so a failure can only be logged. Handler errors are
     // logged when asked (logExceptions, as aiozmq); a call that could not even be made
     // (unknown method, bad arguments, malformed message) is the sender's mistake and is
-    // always reported, at most once a period for each method and kind.
+    // always reported, rate-limited per kind.
     if (error instanceof NotFoundError || error instanceof ParameterError || error instanceof ProtocolError) {
-      this.#refusals.report(`${name} ${error.name}`, (suppressed) =>
-        this.log.warn(`refused a call to ${name}: ${error.message}`, suppressed > 0 ? { alsoRefusedSinceLastReport: suppressed } : undefined),
-      );
+      const kind = error instanceof NotFoundError ? 'NotFoundError' : error instanceof ParameterError ? 'ParameterError' : 'ProtocolError';
+      this.events.warn(`refused ${kind}`, `refused a call to ${clip(name)}: ${describeError(error)}`);
+      return;
     }
     this.#dispatcher.report(name, error);
   }

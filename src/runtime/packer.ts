@@ -9,7 +9,7 @@
  * - Ext codes with no translator decode to `ExtData`, which re-encodes to the same bytes.
  * - A property whose value is `undefined` is left out of its map, as JSON does.
  */
-import { DecodeError, Decoder, Encoder, ExtData, type ExtensionCodecType } from '@msgpack/msgpack';
+import { DecodeError, Decoder, Encoder, ExtData, type DecoderOptions, type ExtensionCodecType } from '@msgpack/msgpack';
 
 /** A value class and how it becomes bytes inside an ext type, and back. */
 export type Translator<T = any> = readonly [
@@ -65,6 +65,29 @@ const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 class WireDecoder extends Decoder {
   /** Set per instance: nesting deeper than this is refused. */
   maxDepth = DEFAULT_DECODE_LIMITS.maxDepth;
+  /**
+   * Items still owed, at each nesting level, by the containers around it once it
+   * closes: `owed[d]` for the container opened at depth d. See `pushState`.
+   */
+  owed: number[] = [0];
+  readonly options: DecoderOptions<undefined>;
+
+  constructor(options: DecoderOptions<undefined>) {
+    super(options);
+    this.options = options;
+  }
+}
+/* The library clones a decoder that an ext unpacker re-enters; the clone must be ours. */
+(WireDecoder.prototype as unknown as { clone(): WireDecoder }).clone = function (this: WireDecoder) {
+  const clone = new WireDecoder(this.options);
+  clone.maxDepth = this.maxDepth;
+  return clone;
+};
+interface StackState {
+  type: 'array' | 'map_key' | 'map_value' | undefined;
+  size: number;
+  position: number;
+  readCount: number;
 }
 interface DecoderInternals {
   readU64(): number | bigint;
@@ -73,20 +96,53 @@ interface DecoderInternals {
   readI64AsBigInt(): bigint;
   pushArrayState(size: number): void;
   pushMapState(size: number): void;
-  stack: { length: number };
+  stack: { length: number; top(): StackState | undefined };
+  view: DataView;
+  pos: number;
   maxDepth: number;
+  owed: number[];
 }
 const decoderProto = WireDecoder.prototype as unknown as DecoderInternals;
-requireMethods(decoderProto, ['readU64AsBigInt', 'readI64AsBigInt', 'readU64', 'readI64', 'pushArrayState', 'pushMapState']);
-/* The decoder keeps its own stack of open arrays and maps; bound its depth, which the
- * library does not, so a deeply nested message cannot grow that stack without limit. */
-for (const name of ['pushArrayState', 'pushMapState'] as const) {
-  const push = decoderProto[name];
-  decoderProto[name] = function (this: DecoderInternals, size: number) {
-    if (this.stack.length >= this.maxDepth) throw new DecodeError(`Max depth exceeded: arrays and maps nested more than ${this.maxDepth} deep`);
-    push.call(this, size);
-  };
+requireMethods(decoderProto, ['clone', 'readU64AsBigInt', 'readI64AsBigInt', 'readU64', 'readI64', 'pushArrayState', 'pushMapState']);
+/*
+ * The library allocates an array or map as soon as its header declares a size, so 15
+ * bytes could ask for millions of slots, and a few hundred nested headers for billions.
+ * Every declared item needs at least one byte of the message (a map entry two), and no
+ * byte serves two items, so before a container is opened we check that the items it
+ * declares, plus those still owed by the containers around it, fit in the bytes left.
+ * Whatever the message, the slots allocated in one decode then never exceed its length.
+ * The owed count of the enclosing containers is fixed while a child is open, so it is
+ * kept per depth and costs O(1) per container. The depth itself is bounded too, which
+ * the library does not do.
+ */
+function pushState(this: DecoderInternals, push: (size: number) => void, size: number, perItem: number, kind: string): void {
+  const depth = this.stack.length;
+  if (depth >= this.maxDepth) throw new DecodeError(`Max depth exceeded: arrays and maps nested more than ${this.maxDepth} deep`);
+  let owed = 0;
+  if (depth > 0) {
+    const parent = this.stack.top()!;
+    // Items of the parent after the one being opened now (this container).
+    const after =
+      parent.type === 'array' ? parent.size - parent.position - 1
+      : parent.type === 'map_key' ? 2 * (parent.size - parent.readCount) - 1
+      : 2 * (parent.size - parent.readCount - 1);
+    owed = this.owed[depth - 1]! + after;
+  }
+  const left = this.view.byteLength - this.pos;
+  if (size * perItem + owed > left) {
+    throw new DecodeError(`${kind} declares ${size} ${perItem === 1 ? 'items' : 'entries'}, more than the ${left} bytes left in the message can hold`);
+  }
+  this.owed[depth] = owed;
+  push.call(this, size);
 }
+const pushArray = decoderProto.pushArrayState;
+const pushMap = decoderProto.pushMapState;
+decoderProto.pushArrayState = function (this: DecoderInternals, size: number) {
+  pushState.call(this, pushArray, size, 1, 'an array');
+};
+decoderProto.pushMapState = function (this: DecoderInternals, size: number) {
+  pushState.call(this, pushMap, size, 2, 'a map');
+};
 decoderProto.readU64 = function (this: DecoderInternals) {
   const value = this.readU64AsBigInt();
   return value <= MAX_SAFE ? Number(value) : value;
@@ -181,6 +237,11 @@ export class Packer {
   readonly #maxArrayLength: number;
   /** Non-string keys met in the current decode, by token index. */
   #keys: unknown[] = [];
+  /**
+   * Decodes so far that produced a `Map`: callers compare it before and after a decode
+   * to learn, at no cost per value, whether a value may hold one.
+   */
+  mapDecodes = 0;
 
   constructor(table: TranslationTable = {}, limits: DecodeLimits = {}) {
     const codec = new TranslatorCodec(toMap(table));
@@ -227,7 +288,9 @@ export class Packer {
     this.#keys = [];
     try {
       const value = this.#decoder.decode(bytes);
-      return this.#keys.length === 0 ? value : restoreKeys(value, this.#keys);
+      if (this.#keys.length === 0) return value;
+      this.mapDecodes++;
+      return restoreKeys(value, this.#keys);
     } finally {
       this.#keys = outer;
     }

@@ -27,10 +27,22 @@ export type PickleValue = string | number | bigint | boolean | null | Uint8Array
 export type Constructors = ReadonlyMap<string, (args: PickleValue[]) => unknown>;
 
 const MARK = Symbol('mark');
+
+/*
+ * What the largest datetime pickle needs (an aware datetime with a named timezone is
+ * about 150 bytes, 8 values deep on the stack, 14 memo entries), with room to spare.
+ * A payload past these is not a datetime, and refusing it bounds the reader's work.
+ */
+const MAX_PICKLE_BYTES = 512;
+const MAX_STACK = 32;
+const MAX_MEMO = 64;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Runs a pickle with the allowed constructors and returns the object it builds. */
 export function readPickle(data: Uint8Array, constructors: Constructors): unknown {
+  if (data.byteLength > MAX_PICKLE_BYTES) {
+    throw new PickleError(`pickle of ${data.byteLength} bytes refused: a datetime pickle is under ${MAX_PICKLE_BYTES}`);
+  }
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const stack: Array<PickleValue | typeof MARK> = [];
   const memo: PickleValue[] = [];
@@ -60,6 +72,7 @@ export function readPickle(data: Uint8Array, constructors: Constructors): unknow
   };
 
   for (;;) {
+    if (stack.length > MAX_STACK) throw new PickleError(`pickle stack deeper than ${MAX_STACK}: not a datetime`);
     const at = pos;
     const op = u8();
     switch (op) {
@@ -106,6 +119,7 @@ export function readPickle(data: Uint8Array, constructors: Constructors): unknow
         break;
       case 0x94: // MEMOIZE
         if (stack.length === 0 || stack[stack.length - 1] === MARK) throw new PickleError('MEMOIZE on an empty stack');
+        if (memo.length >= MAX_MEMO) throw new PickleError(`pickle memo larger than ${MAX_MEMO}: not a datetime`);
         memo.push(stack[stack.length - 1] as PickleValue);
         break;
       case 0x68: // BINGET

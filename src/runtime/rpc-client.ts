@@ -4,6 +4,7 @@
  */
 import { Dealer } from 'zeromq';
 import { ErrorTranslator, type ErrorTable } from './error-table.js';
+import { describeError } from './describe.js';
 import { CallAbortedError, ProtocolError, RpcError, RpcTimeoutError, ServiceClosedError } from './errors.js';
 import { encodeRequestHeader, REPLY_HEADER_SIZE, replyRequestId, senderPrefix } from './header.js';
 import type { DecodeLimits, Packer, TranslationTable } from './packer.js';
@@ -183,13 +184,13 @@ export class RpcClient extends Service {
     const header = frames[0];
     // Checked and read in place: no header object on the hot path.
     if (frames.length !== 2 || header!.byteLength !== REPLY_HEADER_SIZE || (header![16]! & 0xfe) !== 0) {
-      this.log.warn('dropped a malformed reply', { frames: frames.length, headerBytes: header?.byteLength });
+      this.events.warn('malformed reply', 'dropped a malformed reply', { frames: frames.length, headerBytes: header?.byteLength });
       return;
     }
     const requestId = replyRequestId(header!);
     const call = this.#pending.get(requestId);
     if (!call) {
-      this.log.debug('dropped a reply to no pending call (late, after a timeout or abort)', { requestId });
+      this.events.warn('late reply', 'dropped a reply to no pending call (late, after a timeout or abort)', { requestId });
       return;
     }
     this.#pending.delete(requestId);
@@ -198,7 +199,7 @@ export class RpcClient extends Service {
     try {
       body = this.#packer.decode(frames[1]!);
     } catch (cause) {
-      call.reject(new ProtocolError(`reply to ${call.name} is not valid msgpack: ${(cause as Error).message}`, { cause }));
+      call.reject(new ProtocolError(`reply to ${call.name} is not valid msgpack: ${describeError(cause)}`, { cause }));
       return;
     }
     if (header![16] === 1) call.reject(this.#errors.fromWire(body));

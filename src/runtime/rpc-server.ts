@@ -4,6 +4,7 @@
 import { Router } from 'zeromq';
 import { decodeArguments, decodeName, Dispatcher, type ServerOptions } from './dispatch.js';
 import { toWireError } from './error-table.js';
+import { describeError } from './describe.js';
 import { ProtocolError, type ServiceClosedError } from './errors.js';
 import type { Handler } from './handler.js';
 import { encodeReplyHeader, REQUEST_HEADER_SIZE, senderPrefix } from './header.js';
@@ -37,7 +38,7 @@ export class RpcServer extends Service {
     // A ROUTER message is [envelope..., header, name, args, kwargs] with at least one
     // identity frame; anything shorter cannot be answered.
     if (count < 5 || frames[count - 4]!.byteLength !== REQUEST_HEADER_SIZE) {
-      this.log.warn('dropped a malformed request', {
+      this.events.warn('malformed request', 'dropped a malformed request', {
         frames: count,
         headerBytes: count >= 4 ? frames[count - 4]!.byteLength : undefined,
       });
@@ -50,7 +51,7 @@ export class RpcServer extends Service {
     try {
       name = decodeName(frames[count - 3]!);
       const call = decodeArguments(this.#packer, name, frames[count - 2]!, frames[count - 1]!);
-      const result = this.#dispatcher.call(name, call.args, call.kwargs, envelope[envelope.length - 1]);
+      const result = this.#dispatcher.call(name, call, envelope[envelope.length - 1]);
       if (result instanceof Promise) {
         result.then(
           (value) => this.#reply(envelope, header, name, value),
@@ -69,20 +70,21 @@ export class RpcServer extends Service {
     try {
       body = this.#packer.encode(value);
     } catch (cause) {
-      this.#replyError(envelope, header, name, new ProtocolError(`${name}: cannot encode the return value: ${(cause as Error).message}`, { cause }));
+      this.#replyError(envelope, header, name, new ProtocolError(`${name}: cannot encode the return value: ${describeError(cause)}`, { cause }));
       return;
     }
     this.#send(envelope, encodeReplyHeader(this.#prefix, header, false), body);
   }
 
+  /** Never throws: whatever the handler threw, the caller gets an error reply. */
   #replyError(envelope: Buffer[], header: Buffer, name: string, error: unknown): void {
     this.#dispatcher.report(name, error);
+    const [type, args, repr] = toWireError(error);
     let body: Uint8Array;
     try {
-      body = this.#packer.encode(toWireError(error));
+      body = this.#packer.encode([type, args, repr]);
     } catch {
       // The error's own args would not encode (a class instance, say): send its text.
-      const [type, , repr] = toWireError(error);
       body = this.#packer.encode([type, [repr], repr]);
     }
     this.#send(envelope, encodeReplyHeader(this.#prefix, header, true), body);
@@ -96,7 +98,7 @@ export class RpcServer extends Service {
 
   /** One callback for every reply: a closure a reply would cost on the hot path. */
   readonly #replySent = (error?: Error): void => {
-    if (error && !this.closed) this.log.warn('a reply was not sent', { error });
+    if (error && !this.closed) this.events.warn('reply not sent', 'a reply was not sent', { error: describeError(error) });
   };
 
   /** Calls still running in handlers. */

@@ -4,7 +4,7 @@
  */
 import type { Socket, SocketOptions, Writable } from 'zeromq';
 import { ServiceClosedError } from './errors.js';
-import { toLog, type Log, type Logger } from './logger.js';
+import { EventLog, toLog, type Log, type Logger } from './logger.js';
 import { curveSocketOptions, isCurveServer, type CurveOptions } from './curve.js';
 import { SendQueue, type Frames } from './send-queue.js';
 import { newZapDomain, registerAllowList } from './zap.js';
@@ -87,6 +87,8 @@ type ServiceSocket = Socket & Writable<Frames> & { receive(): Promise<Buffer[]> 
 export abstract class Service implements AsyncDisposable {
   protected readonly socket: ServiceSocket;
   protected readonly log: Log;
+  /** Where events that peers cause at will are logged, rate-limited per kind. */
+  protected readonly events: EventLog;
   protected readonly sendQueue: SendQueue;
   readonly #bindings = new Map<string, string>();
   readonly #connections = new Set<string>();
@@ -100,6 +102,7 @@ export abstract class Service implements AsyncDisposable {
   protected constructor(socket: Socket, options: ServiceOptions) {
     this.socket = socket as ServiceSocket;
     this.log = toLog(options.logger);
+    this.events = new EventLog(this.log);
     this.sendQueue = new SendQueue(this.socket, options.sendQueueLimit ?? DEFAULT_SEND_QUEUE_LIMIT);
     this.#curve = options.curve;
     this.#closed = new Promise((resolve) => (this.#markClosed = resolve));

@@ -1,0 +1,190 @@
+/**
+ * TypeBox validators for parameters and return values, and the text of a failure.
+ *
+ * Checking is TypeBox's compiled `Check`. Explaining a failure is where a hostile caller
+ * could make a server work hard: TypeBox's `Errors` interprets the whole value and
+ * collects every error, so a million bad items would cost a million error objects. The
+ * explanation therefore first narrows the value to the part that fails, with compiled
+ * checks of sub-schemas (as fast as accepting it), and asks `Errors` about that part only.
+ */
+import { Compile, type Validator } from 'typebox/compile';
+import type { TSchema } from 'typebox';
+import { describeValue } from './describe.js';
+
+type Schema = TSchema & Record<string, unknown>;
+type Defs = Record<string, TSchema>;
+
+const compiled = new WeakMap<TSchema, Validator>();
+
+/** A validator for `schema`, compiled once per schema object. */
+export function compile(schema: TSchema, defs?: Defs): Validator {
+  let validator = compiled.get(schema);
+  if (!validator) {
+    validator = defs ? Compile(defs, schema) : Compile(schema);
+    compiled.set(schema, validator);
+  }
+  return validator;
+}
+
+/** How many levels narrowing goes down before it settles for the part it has. */
+const MAX_NARROW = 32;
+
+/** `at /items/0: must be number (got "x")`, for a value `validator` refused. */
+export function describeFailure(validator: Validator, value: unknown): string {
+  let schema = validator.Type() as Schema;
+  const defs: Defs = { ...(validator.Context() as Defs), ...((schema.$defs as Defs | undefined) ?? {}) };
+  let path = '';
+  try {
+    for (let depth = 0; depth < MAX_NARROW; depth++) {
+      const ref = typeof schema.$ref === 'string' ? defs[schema.$ref] : undefined;
+      if (ref) schema = ref as Schema;
+      const inner = failingPart(schema, value, defs);
+      if (!inner) break;
+      path += `/${String(inner.key).replaceAll('~', '~0').replaceAll('/', '~1')}`;
+      schema = inner.schema;
+      value = inner.value;
+    }
+    const [first] = compile(shallow(schema), defs).Errors(value);
+    if (first) {
+      const at = path + first.instancePath;
+      return `${at ? `at ${at}: ` : ''}${first.message} (got ${describeValue(valueAt(value, first.instancePath), 60)})`;
+    }
+  } catch {
+    // A schema narrowing cannot follow: say where it got to.
+  }
+  return `${path ? `at ${path}: ` : ''}does not match the declared type (got ${describeValue(value, 60)})`;
+}
+
+/** The first item or property of `value` that fails its own sub-schema, if there is one to blame. */
+function failingPart(schema: Schema, value: unknown, defs: Defs): { key: string | number; schema: Schema; value: unknown } | undefined {
+  if (Array.isArray(value)) {
+    const prefix = Array.isArray(schema.prefixItems) ? (schema.prefixItems as Schema[]) : [];
+    const items = isSchema(schema.items) ? schema.items : undefined;
+    for (let i = 0; i < value.length; i++) {
+      const sub = i < prefix.length ? prefix[i] : items;
+      if (!sub) break;
+      if (!compile(sub, defs).Check(value[i])) return { key: i, schema: sub, value: value[i] };
+    }
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object' || value instanceof Map || ArrayBuffer.isView(value)) return undefined;
+  const properties = isSchema(schema.properties) ? (schema.properties as Record<string, Schema>) : {};
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(properties)) {
+    if (!Object.hasOwn(record, key)) continue;
+    const sub = properties[key]!;
+    if (!compile(sub, defs).Check(record[key])) return { key, schema: sub, value: record[key] };
+  }
+  const patterns = isSchema(schema.patternProperties) ? Object.entries(schema.patternProperties as Record<string, Schema>) : [];
+  const additional = isSchema(schema.additionalProperties) ? schema.additionalProperties : undefined;
+  if (patterns.length === 0 && !additional) return undefined;
+  const regexps = patterns.map(([pattern, sub]) => [new RegExp(pattern, 'u'), sub] as const);
+  for (const key of Object.keys(record)) {
+    if (Object.hasOwn(properties, key)) continue;
+    const sub = regexps.find(([regexp]) => regexp.test(key))?.[1] ?? additional;
+    if (sub && !compile(sub, defs).Check(record[key])) return { key, schema: sub, value: record[key] };
+  }
+  return undefined;
+}
+
+const shallowed = new WeakMap<Schema, Schema>();
+
+/**
+ * The schema with its items and properties accepting anything: once no item or property
+ * fails on its own, the failure is the container's (a count, a missing key), and `Errors`
+ * need not walk the values again.
+ */
+function shallow(schema: Schema): Schema {
+  if (!isSchema(schema.items) && !isSchema(schema.properties) && !isSchema(schema.patternProperties) && !isSchema(schema.additionalProperties)) {
+    return schema;
+  }
+  let copy = shallowed.get(schema);
+  if (!copy) {
+    copy = { ...schema };
+    if (isSchema(schema.items)) copy.items = {};
+    if (isSchema(schema.properties)) copy.properties = Object.fromEntries(Object.keys(schema.properties).map((k) => [k, {}]));
+    if (isSchema(schema.patternProperties)) copy.patternProperties = Object.fromEntries(Object.keys(schema.patternProperties).map((k) => [k, {}]));
+    if (isSchema(schema.additionalProperties)) copy.additionalProperties = {};
+    shallowed.set(schema, copy);
+  }
+  return copy;
+}
+
+function isSchema(value: unknown): value is Schema {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function valueAt(value: unknown, pointer: string): unknown {
+  let current = value;
+  for (const part of pointer.split('/').slice(1)) {
+    const key = part.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (current === null || typeof current !== 'object' || current instanceof Map) return current;
+    const property = Object.getOwnPropertyDescriptor(current, key);
+    current = property && 'value' in property ? property.value : undefined;
+  }
+  return current;
+}
+
+/**
+ * Where a `Map` (a msgpack map with a non-string key) sits in `value` at a place whose
+ * schema asks for an object or anything narrower: a JSON-Schema object check would let
+ * it through, having no string keys to look at. `undefined` when there is none.
+ */
+export function misplacedMap(schema: TSchema, value: unknown, defs?: Defs): string | undefined {
+  return findMap(schema as Schema, value, '', { ...defs, ...((schema as Schema).$defs as Defs | undefined) }, 0);
+}
+
+function findMap(schema: Schema, value: unknown, path: string, defs: Defs, depth: number): string | undefined {
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return undefined;
+  if (depth > 64) return undefined;
+  if (typeof schema.$ref === 'string' && defs[schema.$ref]) schema = defs[schema.$ref] as Schema;
+  if (value instanceof Map) return acceptsAnything(schema) ? undefined : path || '/';
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const branches = schema[key];
+    // A union is satisfied if some branch takes the value as it is.
+    if (Array.isArray(branches)) {
+      let found: string | undefined;
+      for (const branch of branches as Schema[]) {
+        found = findMap(branch, value, path, defs, depth + 1);
+        if (found === undefined) return undefined;
+      }
+      return found;
+    }
+  }
+  if (Array.isArray(schema.allOf)) {
+    for (const branch of schema.allOf as Schema[]) {
+      const found = findMap(branch, value, path, defs, depth + 1);
+      if (found !== undefined) return found;
+    }
+  }
+  if (Array.isArray(value)) {
+    const prefix = Array.isArray(schema.prefixItems) ? (schema.prefixItems as Schema[]) : [];
+    const items = isSchema(schema.items) ? schema.items : {};
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (item === null || typeof item !== 'object') continue;
+      const found = findMap(prefix[i] ?? items, item, `${path}/${i}`, defs, depth + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  const properties = isSchema(schema.properties) ? (schema.properties as Record<string, Schema>) : {};
+  const patterns = isSchema(schema.patternProperties) ? Object.entries(schema.patternProperties as Record<string, Schema>) : [];
+  const additional = isSchema(schema.additionalProperties) ? schema.additionalProperties : {};
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item === null || typeof item !== 'object') continue;
+    const sub = properties[key] ?? patterns.find(([pattern]) => new RegExp(pattern, 'u').test(key))?.[1] ?? additional;
+    const found = findMap(sub, item, `${path}/${key}`, defs, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** A schema with no keyword that constrains the value: `Type.Unknown()`, `Type.Any()`. */
+function acceptsAnything(schema: Schema): boolean {
+  for (const key in schema) {
+    if (key !== '$id' && key !== 'description' && key !== 'title' && key !== '$defs' && key !== 'default' && key !== 'examples') return false;
+  }
+  return true;
+}
