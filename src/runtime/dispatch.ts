@@ -8,6 +8,7 @@ import { ProtocolError, RpcTimeoutError, ServiceClosedError } from './errors.js'
 import { className, clip, describeError } from './describe.js';
 import { resolveMethod, stillResolves, type Handler, type ResolvedMethod } from './handler.js';
 import { EventLog, type Log } from './logger.js';
+import { checkTimeout, clearTimer, setTimer, type Timer } from './timer.js';
 import type { Packer } from './packer.js';
 import type { TranslationTable, DecodeLimits } from './packer.js';
 import type { ServiceOptions } from './service.js';
@@ -26,9 +27,22 @@ export interface ServerOptions extends ServiceOptions {
    * gets a `TimeoutError`. Make it a little longer than the clients' timeout.
    */
   timeout?: number;
+  /**
+   * Handlers that may run at once (async ones; a sync handler is done before the next
+   * message is read). At the bound the server stops reading its socket until one ends,
+   * so ZeroMQ's high-water marks push back on senders. Default 1000.
+   */
+  concurrency?: number;
 }
 
+/** Enough for an I/O-bound service, few enough that their arguments fit a default heap. */
+export const DEFAULT_CONCURRENCY = 1000;
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Names of methods found and kept per server, and the longest kept (characters). */
+const MAX_CACHED_METHODS = 10_000;
+const MAX_CACHED_NAME = 256;
 
 /** Decodes the method name frame; throws `ProtocolError` if it is not UTF-8. */
 export function decodeName(frame: Buffer): string {
@@ -84,26 +98,37 @@ export class Dispatcher {
   /** Running calls, each with the function that ends it early (timeout or close). */
   readonly #running = new Map<CallContext, (error?: Error) => void>();
   readonly #methods = new Map<string, { method: ResolvedMethod; sig: Signature }>();
+  readonly #concurrency: number;
+  /** Resolves the reader's wait once a running call ends below the bound. */
+  #wake: (() => void) | undefined;
 
   constructor(handler: Handler, options: ServerOptions, log: Log) {
     this.#handler = handler;
-    this.#timeout = options.timeout;
+    this.#timeout = checkTimeout('timeout', options.timeout);
     this.#log = new EventLog(log);
     this.#logExceptions = options.logExceptions ?? false;
     this.#exclude = options.excludeLogExceptions ?? [];
+    this.#concurrency = positiveInteger('concurrency', options.concurrency ?? DEFAULT_CONCURRENCY);
   }
+
+  /** A promise to wait on while the server runs as many calls as it may, else undefined. */
+  readonly saturated = (): Promise<void> | undefined => {
+    if (this.#running.size < this.#concurrency) return undefined;
+    return new Promise((resolve) => (this.#wake = resolve));
+  };
 
   /**
    * A method and its signature, found once per name and kept while the handler still
    * leads to the same objects (a re-check of a few property reads): handlers may change
-   * their members at run time, and the next call sees the change.
+   * their members at run time, and the next call sees the change. Only names that found
+   * a method are kept, and only so many, of a bounded length: callers choose the names.
    */
   #resolve(name: string): { method: ResolvedMethod; sig: Signature } {
     const cached = this.#methods.get(name);
-    if (cached && stillResolves(this.#handler, name, cached.method)) return cached;
+    if (cached && stillResolves(this.#handler, cached.method)) return cached;
     const method = resolveMethod(this.#handler, name);
     const entry = { method, sig: signatureOf(method.fn, method.spec) };
-    if (this.#methods.size < 10_000) this.#methods.set(name, entry);
+    if (name.length <= MAX_CACHED_NAME && (cached || this.#methods.size < MAX_CACHED_METHODS)) this.#methods.set(name, entry);
     return entry;
   }
 
@@ -132,10 +157,15 @@ export class Dispatcher {
   #await<T>(context: CallContext, result: Promise<T>, check: (value: T) => T): Promise<T> {
     let settle!: (outcome: Promise<T>) => void;
     const outcome = new Promise<T>((resolve) => (settle = resolve));
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer;
     const finish = (error?: Error) => {
-      clearTimeout(timer);
+      clearTimer(timer);
       this.#running.delete(context);
+      if (this.#wake) {
+        const wake = this.#wake;
+        this.#wake = undefined;
+        wake();
+      }
       if (error) {
         context.abort(error);
         settle(Promise.reject(error));
@@ -143,7 +173,8 @@ export class Dispatcher {
     };
     this.#running.set(context, finish);
     if (this.#timeout !== undefined) {
-      timer = setTimeout(() => finish(new RpcTimeoutError(`${context.method}: handler took longer than ${this.#timeout} ms`)), this.#timeout);
+      const timeout = this.#timeout;
+      timer = setTimer(timeout, () => finish(new RpcTimeoutError(`${context.method}: handler took longer than ${timeout} ms`)));
     }
     result.then(
       (value) => {
@@ -184,6 +215,11 @@ export class Dispatcher {
       // Reporting must not fail the call it reports on.
     }
   }
+}
+
+function positiveInteger(option: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${option} must be a whole number of at least 1 (got ${String(value)})`);
+  return value;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

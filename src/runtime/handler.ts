@@ -101,54 +101,56 @@ export interface ResolvedMethod {
   readonly fn: Fn;
   readonly owner: object;
   readonly spec: MethodSpec;
+  /** The name's parts. */
+  readonly parts: readonly string[];
   /** The objects walked from the root, one a part of the name, ending with `fn`. */
   readonly chain: readonly unknown[];
 }
 
 /**
+ * A member of a handler, read without running any code of the handler's: own data
+ * properties of the object, then of its class prototypes. A getter, a setter or
+ * anything from `Object.prototype` finds nothing, so a caller's name can only ever
+ * reach a marked method, never trigger code on the way to one.
+ */
+function member(owner: object, name: string): unknown {
+  for (let o: object | null = owner; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    const property = Object.getOwnPropertyDescriptor(o, name);
+    if (property) return 'value' in property ? property.value : undefined;
+  }
+  return undefined;
+}
+
+/**
  * Finds `a.b.c` in a handler; throws `NotFoundError` unless it names a marked function.
- * The walk happens on every call, so a handler may change its members at run time.
+ * The server calls it once per name and keeps the result while `stillResolves` holds.
  */
 export function resolveMethod(root: Handler, name: string): ResolvedMethod {
-  const parts = pathOf(name);
+  const parts = name.split('.');
+  if (parts.some((p) => p === '' || forbidden.has(p))) throw new NotFoundError(name);
   let owner: object = root;
   const last = parts.length - 1;
   const chain: unknown[] = [];
   for (let i = 0; i < last; i++) {
-    const value: unknown = (owner as Record<string, unknown>)[parts[i]!];
+    const value = member(owner, parts[i]!);
     if (!isNamespace(value)) throw new NotFoundError(name);
     chain.push(value);
     owner = value;
   }
-  const value: unknown = (owner as Record<string, unknown>)[parts[last]!];
+  const value = member(owner, parts[last]!);
   const spec = typeof value === 'function' ? marked.get(value) : undefined;
   if (!spec) throw new NotFoundError(name);
   chain.push(value);
-  return { fn: value as Fn, owner, spec, chain };
+  return { fn: value as Fn, owner, spec, parts, chain };
 }
 
-/** Whether `root` still leads through `name` to the same objects as when it was resolved. */
-export function stillResolves(root: Handler, name: string, resolved: ResolvedMethod): boolean {
-  const parts = pathOf(name);
+/** Whether `root` still leads through the name to the same objects as when it was resolved. */
+export function stillResolves(root: Handler, resolved: ResolvedMethod): boolean {
+  const { parts, chain } = resolved;
   let owner: unknown = root;
   for (let i = 0; i < parts.length; i++) {
-    owner = (owner as Record<string, unknown>)[parts[i]!];
-    if (owner !== resolved.chain[i]) return false;
+    owner = member(owner as object, parts[i]!);
+    if (owner !== chain[i]) return false;
   }
   return true;
-}
-
-const paths = new Map<string, readonly string[]>();
-const PATH_CACHE_LIMIT = 10_000;
-const noPath: readonly string[] = [''];
-
-/** `a.b.c` split once and kept; a name with an empty or forbidden part maps to a path that finds nothing. */
-function pathOf(name: string): readonly string[] {
-  let parts = paths.get(name);
-  if (!parts) {
-    parts = name.split('.');
-    if (parts.some((p) => p === '' || forbidden.has(p))) parts = noPath;
-    if (paths.size < PATH_CACHE_LIMIT) paths.set(name, parts);
-  }
-  return parts;
 }

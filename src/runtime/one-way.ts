@@ -29,7 +29,7 @@ export abstract class OneWayServer extends Service {
   /** @internal */
   async start(options: ServerOptions): Promise<this> {
     await this.open(options);
-    this.startReading((frames) => this.#onMessage(frames));
+    this.startReading((frames) => this.#onMessage(frames), this.#dispatcher.saturated);
     return this;
   }
 

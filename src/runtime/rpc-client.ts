@@ -12,6 +12,7 @@ import { dynamicProxy, type DynamicProxy } from './proxy.js';
 import { FrameCache, NO_KWARGS } from './frame-cache.js';
 import { createSocket, Service, type ServiceOptions } from './service.js';
 import { createPacker } from './translators.js';
+import { checkTimeout, clearTimer, setTimer, type Timer } from './timer.js';
 
 export interface RpcClientOptions extends ServiceOptions {
   /** Remote error names to classes, searched before the built-in ones. */
@@ -32,9 +33,12 @@ export interface CallOptions {
 
 type Named = Readonly<Record<string, unknown>> | undefined;
 
+/** How long a request may wait for ZeroMQ to take it before its caller is asked again whether it still wants it. */
+const IDLE_SEND_RETRY_MS = 250;
+
 
 class PendingCall {
-  timer: NodeJS.Timeout | undefined = undefined;
+  timer: Timer = undefined;
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
   constructor(
@@ -44,7 +48,7 @@ class PendingCall {
   ) {}
 
   release(): void {
-    if (this.timer) clearTimeout(this.timer);
+    clearTimer(this.timer);
     if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
   }
 }
@@ -57,6 +61,7 @@ export class RpcCaller {
 
   /** @internal */
   constructor(client: RpcClient, options: CallOptions) {
+    checkTimeout('timeout', options.timeout);
     this.#client = client;
     this.#options = options;
   }
@@ -96,10 +101,13 @@ export class RpcClient extends Service {
 
   /** @internal Use `connectRpc`. */
   constructor(options: RpcClientOptions) {
-    super(createSocket(Dealer, options), options);
+    // immediate: calls wait here while no server is connected, rather than in a ZeroMQ
+    // pipe to an endpoint that may never answer, so a call given up meanwhile is never
+    // sent; the send timeout lets the one in flight be given up too (send-queue.ts).
+    super(createSocket(Dealer, options, { immediate: true, sendTimeout: IDLE_SEND_RETRY_MS }), options);
     this.#packer = createPacker(options.translationTable, options.decodeLimits);
     this.#errors = new ErrorTranslator(options.errorTable);
-    this.#timeout = options.timeout;
+    this.#timeout = checkTimeout('timeout', options.timeout);
     this.#root = new RpcCaller(this, {});
   }
 
@@ -138,6 +146,13 @@ export class RpcClient extends Service {
     if (this.closed) return Promise.reject(new ServiceClosedError());
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(aborted(name, signal));
+    if (options?.timeout !== undefined) {
+      try {
+        checkTimeout('timeout', options.timeout);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     let argsFrame: Uint8Array;
     let kwargsFrame: Uint8Array;
     try {
@@ -152,17 +167,21 @@ export class RpcClient extends Service {
       this.#pending.set(id, call);
       const timeout = options && 'timeout' in options ? options.timeout : this.#timeout;
       if (timeout !== undefined) {
-        call.timer = setTimeout(() => this.#fail(id, new RpcTimeoutError(`call ${name} timed out after ${timeout} ms`)), timeout);
+        call.timer = setTimer(timeout, () => this.#fail(id, new RpcTimeoutError(`call ${name} timed out after ${timeout} ms`)));
       }
       if (signal) {
         call.signal = signal;
         call.onAbort = () => this.#fail(id, aborted(name, signal));
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
-      this.sendQueue.post([encodeRequestHeader(this.#prefix, id), this.#names.get(name), argsFrame, kwargsFrame], (error) => {
-        if (error) this.#fail(id, error instanceof RpcError ? error : new RpcError(`call ${name} could not be sent`, { cause: error }));
-      });
+      const frames = [encodeRequestHeader(this.#prefix, id), this.#names.get(name), argsFrame, kwargsFrame];
+      this.sendQueue.post(frames, (error) => this.#unsent(id, name, error), () => this.#pending.get(id) === call);
     });
+  }
+
+  /** The send queue's verdict on a call's request: nothing to do unless it failed. */
+  #unsent(id: number, name: string, error: Error | undefined): void {
+    if (error) this.#fail(id, error instanceof RpcError ? error : new RpcError(`call ${name} could not be sent`, { cause: error }));
   }
 
   #nextId(): number {

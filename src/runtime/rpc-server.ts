@@ -29,7 +29,7 @@ export class RpcServer extends Service {
   /** @internal */
   async start(options: RpcServerOptions): Promise<this> {
     await this.open(options);
-    this.startReading((frames) => this.#onRequest(frames));
+    this.startReading((frames) => this.#onRequest(frames), this.#dispatcher.saturated);
     return this;
   }
 

@@ -30,6 +30,8 @@ export interface ServiceOptions extends EndpointOptions {
   socket?: Record<string, unknown>;
   /** How many outgoing messages may wait behind the one in flight. Default 100 000. */
   sendQueueLimit?: number;
+  /** How many bytes of outgoing messages may wait behind the one in flight. Default 256 MiB. */
+  sendQueueBytes?: number;
   /**
    * CURVE encryption and authentication (keys in Z85, from `zrpc keygen`). The side with
    * `{ secretKey, allow? }` is the CURVE server; the other gives `{ serverKey, publicKey,
@@ -46,6 +48,12 @@ export interface ServiceOptions extends EndpointOptions {
 
 const DEFAULT_LINGER_MS = 1000;
 const DEFAULT_SEND_QUEUE_LIMIT = 100_000;
+const DEFAULT_SEND_QUEUE_BYTES = 256 * 2 ** 20;
+/**
+ * The largest message a zrpc socket accepts unless told otherwise (`socket.maxMessageSize`):
+ * ZeroMQ drops a peer that sends more, before any of it is decoded.
+ */
+export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 2 ** 20;
 
 /** Dynamic endpoint control, as aiozmq's `service.transport`. */
 export interface Transport {
@@ -64,12 +72,30 @@ export interface Transport {
 export function createSocket<S extends Socket>(
   SocketClass: new (options?: SocketOptions<S>) => S,
   options: ServiceOptions,
+  defaults: Record<string, unknown> = {},
 ): S {
   const allowList = options.curve && isCurveServer(options.curve) && options.curve.allow;
   const curve = options.curve ? curveSocketOptions(options.curve, allowList ? newZapDomain() : undefined) : {};
   const hb = options.heartbeat;
-  const heartbeat = hb ? { heartbeatInterval: hb.interval, heartbeatTimeout: hb.timeout ?? hb.interval * 3, ...(hb.ttl ? { heartbeatTimeToLive: hb.ttl } : {}) } : {};
-  return new SocketClass({ linger: DEFAULT_LINGER_MS, ...heartbeat, ...options.socket, ...curve } as unknown as SocketOptions<S>);
+  let heartbeat = {};
+  if (hb) {
+    const interval = zmqMilliseconds('heartbeat.interval', hb.interval);
+    heartbeat = {
+      heartbeatInterval: interval,
+      heartbeatTimeout: hb.timeout === undefined ? Math.min(interval * 3, 2 ** 31 - 1) : zmqMilliseconds('heartbeat.timeout', hb.timeout),
+      ...(hb.ttl === undefined ? {} : { heartbeatTimeToLive: zmqMilliseconds('heartbeat.ttl', hb.ttl) }),
+    };
+  }
+  const settings = { linger: DEFAULT_LINGER_MS, maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE, ...defaults, ...heartbeat, ...options.socket, ...curve };
+  return new SocketClass(settings as unknown as SocketOptions<S>);
+}
+
+/** A millisecond option ZeroMQ keeps in a C int. */
+function zmqMilliseconds(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2 ** 31 - 1) {
+    throw new RangeError(`${option} must be a whole number of milliseconds from 0 to 2147483647 (got ${String(value)})`);
+  }
+  return value;
 }
 
 function list(value: string | readonly string[] | undefined): readonly string[] {
@@ -103,7 +129,7 @@ export abstract class Service implements AsyncDisposable {
     this.socket = socket as ServiceSocket;
     this.log = toLog(options.logger);
     this.events = new EventLog(this.log);
-    this.sendQueue = new SendQueue(this.socket, options.sendQueueLimit ?? DEFAULT_SEND_QUEUE_LIMIT);
+    this.sendQueue = new SendQueue(this.socket, options.sendQueueLimit ?? DEFAULT_SEND_QUEUE_LIMIT, options.sendQueueBytes ?? DEFAULT_SEND_QUEUE_BYTES);
     this.#curve = options.curve;
     this.#closed = new Promise((resolve) => (this.#markClosed = resolve));
   }
@@ -124,12 +150,16 @@ export abstract class Service implements AsyncDisposable {
     }
   }
 
-  /** Starts the one reader loop; call once after `open`, if the socket receives. */
-  protected startReading(onMessage: (frames: Buffer[]) => void): void {
-    this.#reader = this.#read(onMessage);
+  /**
+   * Starts the one reader loop; call once after `open`, if the socket receives. After
+   * each message, `pause` may return a promise to wait for before reading the next:
+   * while the loop waits, ZeroMQ's queues fill and its high-water marks push back.
+   */
+  protected startReading(onMessage: (frames: Buffer[]) => void, pause?: () => Promise<void> | undefined): void {
+    this.#reader = this.#read(onMessage, pause);
   }
 
-  async #read(onMessage: (frames: Buffer[]) => void): Promise<void> {
+  async #read(onMessage: (frames: Buffer[]) => void, pause: (() => Promise<void> | undefined) | undefined): Promise<void> {
     const socket = this.socket;
     while (!socket.closed) {
       let frames: Buffer[];
@@ -147,6 +177,8 @@ export abstract class Service implements AsyncDisposable {
         // A bug in message handling must not stop the reader: log it and go on.
         this.log.error('message handling failed', { error });
       }
+      const wait = pause?.();
+      if (wait) await wait;
     }
   }
 
