@@ -67,7 +67,26 @@ describe('CURVE security', () => {
     await waitFor(() => logger.lines.some((l) => /refused a connection/.test(l.message)), 3000, 'the refusal to be logged');
   });
 
+  it('logs handshakes that fail before ZAP (plain clients, wrong server keys), rate-limited', async () => {
+    const { calls, handler } = counting();
+    const logger = recordingLogger();
+    await using rpc = await serveRpc(handler, { bind: endpoint(), logger, curve: { secretKey: server.secretKey } });
+    const address = rpc.transport.bindings[0]!;
+    for (const curve of [undefined, { serverKey: generateKeyPair().publicKey, ...alice }]) {
+      await using client = await connectRpc({ connect: address, timeout: 300, ...(curve ? { curve } : {}) });
+      await assert.rejects(client.call.ping(), RpcTimeoutError);
+    }
+    await waitFor(() => logger.lines.some((l) => /CURVE handshake failed/.test(l.message)), 3000, 'a handshake failure line');
+    const lines = logger.lines.filter((l) => /CURVE handshake failed/.test(l.message));
+    // ZeroMQ retries each refused handshake every 100 ms: one line, the rest counted.
+    assert.equal(lines.length, 1);
+    assert.equal(calls.count, 0);
+  });
+
   it('rejects malformed keys with a clear error', async () => {
+    const overflowing = '#####' + server.publicKey.slice(5);
+    await assert.rejects(serveRpc({}, { bind: endpoint(), curve: { secretKey: overflowing } }), /curve\.secretKey must be a 40-character Z85 key .*characters 0\.\.4 that overflow 32 bits/);
+    await assert.rejects(serveRpc({}, { bind: endpoint(), curve: { secretKey: server.secretKey, allow: ['x'.repeat(41)] } }), /curve\.allow\[0\] .*has 41 characters/);
     await assert.rejects(serveRpc({}, { bind: endpoint(), curve: { secretKey: 'short' } }), /curve\.secretKey must be a 40-character Z85 key/);
     await assert.rejects(connectRpc({ connect: 'tcp://127.0.0.1:1', curve: { serverKey: server.publicKey, publicKey: alice.publicKey, secretKey: 'not a key' } }), /curve\.secretKey/);
   });

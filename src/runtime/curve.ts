@@ -6,8 +6,9 @@
  * A server with `allow` admits only clients whose public key is listed (see zap.ts);
  * without it, any client that knows the server's public key gets in.
  */
-import { curveKeyPair } from 'zeromq';
-import { isZ85Key } from './z85.js';
+import { curveKeyPair, type Socket } from 'zeromq';
+import type { EventLog } from './logger.js';
+import { z85KeyProblem } from './z85.js';
 
 export interface CurveServerOptions {
   /** This side's secret key: it is the CURVE server. */
@@ -42,8 +43,9 @@ export function isCurveServer(options: CurveOptions): options is CurveServerOpti
 
 /** The zeromq.js socket options for `curve`; throws on a malformed key, naming it. */
 export function curveSocketOptions(curve: CurveOptions, zapDomain: string | undefined): Record<string, unknown> {
-  const check = (name: string, key: string) => {
-    if (typeof key !== 'string' || !isZ85Key(key)) throw new TypeError(`curve.${name} must be a 40-character Z85 key (zrpc keygen makes them)`);
+  const check = (name: string, key: unknown) => {
+    const problem = z85KeyProblem(key);
+    if (problem) throw new TypeError(`curve.${name} must be a 40-character Z85 key (zrpc keygen makes them); it ${problem}`);
   };
   if (isCurveServer(curve)) {
     check('secretKey', curve.secretKey);
@@ -54,4 +56,34 @@ export function curveSocketOptions(curve: CurveOptions, zapDomain: string | unde
   check('publicKey', curve.publicKey);
   check('secretKey', curve.secretKey);
   return { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey };
+}
+
+/**
+ * Logs failed CURVE handshakes on `socket`: a plain client, or one holding the wrong
+ * server key, fails before the ZAP handler ever hears of it, and ZeroMQ reports that
+ * only as a socket event. Rate-limited like every peer-caused line.
+ */
+export function watchHandshakes(socket: Socket, events: EventLog): void {
+  const observer = socket.events;
+  // Read with receive(), not the observer's emitter: the emitter's loop leaves the
+  // rejection of its pending read unhandled when the observer closes.
+  void (async () => {
+    while (!observer.closed) {
+      let event: Awaited<ReturnType<typeof observer.receive>>;
+      try {
+        event = await observer.receive();
+      } catch {
+        return; // the socket closed, and the observer with it
+      }
+      if (!event) return;
+      if (event.type === 'handshake:error:protocol' || event.type === 'handshake:error:auth' || event.type === 'handshake:error:other') {
+        events.warn(
+          'handshake failed',
+          `refused a connection on ${event.address}: the CURVE handshake failed (${event.type.slice(16)}: ${event.error.message}); a plain client, or one with the wrong server key or keys`,
+        );
+      }
+    }
+  })();
+  // Not closed by hand: it ends when the socket closes (ZeroMQ's "monitor stopped"),
+  // the one order in which libzmq releases the monitor's inproc address in time.
 }

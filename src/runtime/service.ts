@@ -5,7 +5,7 @@
 import type { Socket, SocketOptions, Writable } from 'zeromq';
 import { ServiceClosedError } from './errors.js';
 import { EventLog, toLog, type Log, type Logger } from './logger.js';
-import { curveSocketOptions, isCurveServer, type CurveOptions } from './curve.js';
+import { curveSocketOptions, isCurveServer, watchHandshakes, type CurveOptions } from './curve.js';
 import { SendQueue, type Frames } from './send-queue.js';
 import { newZapDomain, registerAllowList } from './zap.js';
 
@@ -137,9 +137,10 @@ export abstract class Service implements AsyncDisposable {
   /** Binds and connects the endpoints in `options`; on failure the socket is closed. */
   protected async open(options: EndpointOptions): Promise<void> {
     try {
+      if (this.#curve) watchHandshakes(this.socket, this.events);
       if (this.#curve && isCurveServer(this.#curve) && this.#curve.allow) {
         // The allow-list must be in force before the first peer can connect.
-        this.#releaseAllowList = await registerAllowList(this.socket.zapDomain!, this.#curve.allow, this.log);
+        this.#releaseAllowList = await registerAllowList(this.socket.zapDomain!, this.#curve.allow, this.events);
       }
       for (const endpoint of list(options.bind)) await this.#bind(endpoint);
       for (const endpoint of list(options.connect)) this.#connect(endpoint);

@@ -20,7 +20,22 @@ export function z85Encode(data: Uint8Array): string {
   return out;
 }
 
-/** Whether `key` looks like a Z85 CURVE key: 40 characters of the alphabet. */
-export function isZ85Key(key: string): boolean {
-  return key.length === 40 && [...key].every((c) => alphabet.includes(c));
+/**
+ * Why `key` is not a Z85 CURVE key, or undefined when it is one: 40 characters of the
+ * alphabet, in groups of five that each stand for 32 bits (85^5 is more than 2^32, so
+ * some groups of valid characters overflow; ZeroMQ's own check misses that).
+ */
+export function z85KeyProblem(key: unknown): string | undefined {
+  if (typeof key !== 'string') return `is ${key === null ? 'null' : typeof key}, not a string`;
+  if (key.length !== 40) return `has ${key.length} characters, not 40`;
+  for (let group = 0; group < 40; group += 5) {
+    let value = 0;
+    for (let i = group; i < group + 5; i++) {
+      const digit = alphabet.indexOf(key[i]!);
+      if (digit < 0) return `has ${JSON.stringify(key[i])} at ${i}, which is not a Z85 character`;
+      value = value * 85 + digit;
+    }
+    if (value > 0xffffffff) return `has characters ${group}..${group + 4} that overflow 32 bits`;
+  }
+  return undefined;
 }

@@ -5,14 +5,14 @@
  * rely on CURVE alone). One handler serves the process; it runs while a server needs it.
  */
 import { Reply } from 'zeromq';
-import type { Log } from './logger.js';
+import type { EventLog } from './logger.js';
 import { z85Encode } from './z85.js';
 
 const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
 
 interface Registration {
   allow: ReadonlySet<string>;
-  log: Log;
+  events: EventLog;
   /** Peers already logged as refused: one line a peer, not one a handshake. */
   refused: Set<string>;
 }
@@ -29,8 +29,8 @@ export function newZapDomain(): string {
 }
 
 /** Enforces `allow` for sockets of `domain`; returns the function that stops it. */
-export async function registerAllowList(domain: string, allow: readonly string[], log: Log): Promise<() => Promise<void>> {
-  domains.set(domain, { allow: new Set(allow), log, refused: new Set() });
+export async function registerAllowList(domain: string, allow: readonly string[], events: EventLog): Promise<() => Promise<void>> {
+  domains.set(domain, { allow: new Set(allow), events, refused: new Set() });
   starting ??= (async () => {
     const socket = new Reply({ linger: 0 });
     await bindReleased(socket);
@@ -96,10 +96,11 @@ async function serve(socket: Reply): Promise<void> {
         status = '400';
         text = clientKey ? 'client key not allowed' : `mechanism ${mechanism} not allowed`;
         const peer = `${clientKey ?? mechanism} from ${addressFrame?.toString() || 'unknown address'}`;
+        // One line a peer, and those rate-limited: a peer can make up keys at will.
         if (!registration.refused.has(peer)) {
           if (registration.refused.size >= REFUSED_MEMORY) registration.refused.clear();
           registration.refused.add(peer);
-          registration.log.warn(`refused a connection: ${text}`, { peer: clientKey ?? null, address: addressFrame?.toString(), domain });
+          registration.events.warn('refused connection', `refused a connection: ${text}`, { peer: clientKey ?? null, address: addressFrame?.toString(), domain });
         }
       }
     }
