@@ -75,14 +75,17 @@ export class TypedCaller {
 
   /** Sends `name(...args)`; with argument checking on, a bad call fails here, unsent. */
   call(name: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+    const sig = signatureOf(undefined, this.#specs[name]!);
     if (this.#check) {
       try {
-        bindArguments(signatureOf(undefined, this.#specs[name]!), name, trimUndefined(args), undefined);
+        bindArguments(sig, name, trimUndefined(args), undefined);
       } catch (error) {
         return Promise.reject(error);
       }
     }
-    return this.#send(name, args, options ? { ...this.options, ...options } : this.options);
+    const sent = this.#send(name, args, options ? { ...this.options, ...options } : this.options);
+    // The wire has no bigint: where the return type says bigint, the integer becomes one.
+    return sig.coerceReturn ? sent.then(sig.coerceReturn) : sent;
   }
 
   /** The same caller with other default call options. */
