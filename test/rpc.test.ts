@@ -154,7 +154,7 @@ describe('request/reply', () => {
       'tcp',
       { errorTable: { InsufficientFunds } },
     );
-    await assert.rejects(p.client.call.fail('type'), (e: unknown) => e instanceof builtins.TypeError && e.message === "TypeError('wrong type')");
+    await assert.rejects(p.client.call.fail('type'), (e: unknown) => e instanceof builtins.TypeError && e.message === 'wrong type' && e.excRepr === "TypeError('wrong type')");
     await assert.rejects(p.client.call.fail('range'), (e: unknown) => e instanceof builtins.ValueError && e.arguments[0] === 'out of range');
     await assert.rejects(p.client.call.fail('plain'), (e: unknown) => e instanceof builtins.Exception && e.excType === 'builtins.Exception');
     await assert.rejects(p.client.call.fail('custom'), (e: unknown) => {

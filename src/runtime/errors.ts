@@ -6,8 +6,23 @@
  * `wireName` travels under that name; see `error-table.ts` for the mapping rules.
  */
 
+/**
+ * Marks Python's `TypeError`, `ValueError` and `NameError` as rebuilt by the client: they
+ * extend JavaScript's `TypeError`, `RangeError` and `ReferenceError` (so a JavaScript
+ * peer's `TypeError` arrives as one), and still count as `RpcError` and `GenericError`.
+ */
+export const onJavaScriptClass: unique symbol = Symbol('zrpc: remote built-in on a JavaScript error class');
+
+/** Classes that also take in the marked errors above (`RpcError`, `GenericError`, Python's `Exception`). */
+export const takesJavaScriptBuiltins = new Set<Function>();
+
 /** Base class of every error zrpc raises. */
 export class RpcError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    return takesJavaScriptBuiltins.has(this) && (value as { [onJavaScriptClass]?: boolean } | null)?.[onJavaScriptClass] === true;
+  }
+
   override get name(): string {
     return this.constructor.name;
   }
@@ -35,6 +50,8 @@ export class GenericError extends RpcError {
     this.excRepr = excRepr;
   }
 }
+
+takesJavaScriptBuiltins.add(RpcError).add(GenericError);
 
 /** The called method does not exist on the server (aiozmq's `NotFoundError`). */
 export class NotFoundError extends RpcError {
@@ -107,6 +124,16 @@ export class CallAbortedError extends RpcError {
   override get name(): string {
     return 'AbortError';
   }
+}
+
+/**
+ * Python's `str(exc)`, the human text of a remote error: `''` with no args, the one
+ * arg as text, else the tuple of them (`('bad value', 42)`).
+ */
+export function pythonStr(args: readonly unknown[]): string {
+  if (args.length === 0) return '';
+  if (args.length === 1) return typeof args[0] === 'string' ? args[0] : describeValue(args[0]);
+  return describeArgs(args);
 }
 
 /** A short, Python-like rendering of error arguments: `('bad value', 42)`. */

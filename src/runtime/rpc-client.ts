@@ -133,7 +133,19 @@ export class RpcClient extends Service {
   }
 
   /** Calls `name` with explicit positional and named arguments. The generated clients use this. */
-  invoke(name: string, args: readonly unknown[] = [], named?: Named, options?: CallOptions): Promise<unknown> {
+  async invoke(name: string, args: readonly unknown[] = [], named?: Named, options?: CallOptions): Promise<unknown> {
+    try {
+      return await this.#call(name, args, named, options);
+    } catch (error) {
+      // Resumed here, the stack is the caller's own await chain (V8's async stack
+      // traces): a remote error gets it now, for free until a call fails.
+      const type = remoteTypes.get(error as Error);
+      if (type !== undefined) withCallSite(error as Error, name, type);
+      throw error;
+    }
+  }
+
+  #call(name: string, args: readonly unknown[], named: Named, options: CallOptions | undefined): Promise<unknown> {
     if (this.closed) return Promise.reject(new ServiceClosedError());
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(aborted(name, signal));
@@ -201,8 +213,13 @@ export class RpcClient extends Service {
       call.reject(new ProtocolError(`reply to ${call.name} is not valid msgpack: ${(cause as Error).message}`, { cause }));
       return;
     }
-    if (header![16] === 1) call.reject(this.#errors.fromWire(body));
-    else call.resolve(body);
+    if (header![16] === 1) {
+      const error = this.#errors.fromWire(body);
+      if (Array.isArray(body) && typeof body[0] === 'string') remoteTypes.set(error, body[0]);
+      call.reject(error);
+    } else {
+      call.resolve(body);
+    }
   }
 
   protected override onClose(error: ServiceClosedError): void {
@@ -212,6 +229,26 @@ export class RpcClient extends Service {
       call.release();
       call.reject(error);
     }
+  }
+}
+
+/** Errors rebuilt from an error reply, with the type name the server sent. */
+const remoteTypes = new WeakMap<Error, string>();
+
+/**
+ * Gives a rebuilt remote error the stack of the call that failed (its own would show
+ * only zrpc's reader), after a line naming the method and the remote type:
+ * `TypeError: bad note\n    at remote call greet (raised builtins.TypeError)\n    at async main (app.js:9:3)`.
+ */
+function withCallSite(error: Error, method: string, type: string): void {
+  try {
+    Error.captureStackTrace(error, RpcClient.prototype.invoke);
+    const stack = error.stack ?? '';
+    const split = stack.indexOf('\n    at ');
+    const head = split === -1 ? stack : stack.slice(0, split);
+    error.stack = `${head}\n    at remote call ${method} (raised ${type})${split === -1 ? '' : stack.slice(split)}`;
+  } catch {
+    // A frozen error keeps the stack it has.
   }
 }
 
