@@ -8,7 +8,8 @@ import { CallAbortedError, ProtocolError, RpcError, RpcTimeoutError, ServiceClos
 import { encodeRequestHeader, REPLY_HEADER_SIZE, replyRequestId, senderPrefix } from './header.js';
 import type { DecodeLimits, Packer, TranslationTable } from './packer.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
-import { FrameCache, NO_KWARGS } from './frame-cache.js';
+import { encodeCall, FrameCache } from './frame-cache.js';
+import type { Frames } from './send-queue.js';
 import { createSocket, Service, type ServiceOptions } from './service.js';
 import { createPacker } from './translators.js';
 
@@ -149,15 +150,13 @@ export class RpcClient extends Service {
     if (this.closed) return Promise.reject(new ServiceClosedError());
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(aborted(name, signal));
-    let argsFrame: Uint8Array;
-    let kwargsFrame: Uint8Array;
+    const id = this.#nextId();
+    let frames: Frames;
     try {
-      argsFrame = this.#packer.encode(trimTrailingUndefined(args));
-      kwargsFrame = named && hasKeys(named) ? this.#packer.encode(named) : NO_KWARGS;
+      frames = encodeCall([encodeRequestHeader(this.#prefix, id)], this.#packer, this.#names, name, args, named);
     } catch (error) {
       return Promise.reject(error);
     }
-    const id = this.#nextId();
     return new Promise((resolve, reject) => {
       const call = new PendingCall(name, resolve, reject);
       this.#pending.set(id, call);
@@ -170,7 +169,7 @@ export class RpcClient extends Service {
         call.onAbort = () => this.#fail(id, aborted(name, signal));
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
-      this.sendQueue.post([encodeRequestHeader(this.#prefix, id), this.#names.get(name), argsFrame, kwargsFrame], (error) => {
+      this.sendQueue.post(frames, (error) => {
         if (error) this.#fail(id, error instanceof RpcError ? error : new RpcError(`call ${name} could not be sent`, { cause: error }));
       });
     });
@@ -254,18 +253,6 @@ function withCallSite(error: Error, method: string, type: string): void {
 
 function aborted(name: string, signal: AbortSignal): CallAbortedError {
   return new CallAbortedError(`call ${name} was aborted`, { cause: signal.reason });
-}
-
-function hasKeys(record: Readonly<Record<string, unknown>>): boolean {
-  for (const _ in record) return true;
-  return false;
-}
-
-/** JavaScript's "not given" is dropped at the end, so optional parameters stay optional. */
-function trimTrailingUndefined(args: readonly unknown[]): readonly unknown[] {
-  let end = args.length;
-  while (end > 0 && args[end - 1] === undefined) end--;
-  return end === args.length ? args : args.slice(0, end);
 }
 
 /**
