@@ -140,7 +140,8 @@ describe('request/reply', () => {
 
   it('answers NotFoundError for unknown and unmarked names', async () => {
     await using p = await pair();
-    for (const name of ['nope', 'notRemote', 'billing', 'billing.nope', 'constructor', '__proto__.add', 'add.x', '', 'calls']) {
+    // The empty name is refused before sending (calls.test.ts); a server still answers it NotFoundError (hostile input).
+    for (const name of ['nope', 'notRemote', 'billing', 'billing.nope', 'constructor', '__proto__.add', 'add.x', 'calls']) {
       await assert.rejects(p.client.invoke(name), (error: unknown) => {
         assert.ok(error instanceof NotFoundError, `${name}: ${String(error)}`);
         assert.equal(error.method, name);
