@@ -18,19 +18,29 @@ export interface RpcClientOptions extends ServiceOptions {
   errorTable?: ErrorTable;
   translationTable?: TranslationTable;
   decodeLimits?: DecodeLimits;
-  /** Default milliseconds a call may take before it fails with `RpcTimeoutError`. */
+  /**
+   * Default milliseconds a call may take before it fails with `RpcTimeoutError`:
+   * `DEFAULT_CALL_TIMEOUT` (30 s) unless given; `Infinity` waits for ever.
+   */
   timeout?: number;
 }
 
 /** Per-call settings; `client.with(...)` makes them the default for a view. */
 export interface CallOptions {
-  /** Milliseconds before the call fails with `RpcTimeoutError`; `undefined` waits forever. */
+  /** Milliseconds before the call fails with `RpcTimeoutError`; `undefined` or `Infinity` waits forever. */
   timeout?: number | undefined;
   /** Aborting it rejects the call with `CallAbortedError` (the reply, if any, is dropped). */
   signal?: AbortSignal | undefined;
 }
 
 type Named = Readonly<Record<string, unknown>> | undefined;
+
+/**
+ * A client's call timeout unless told otherwise (zerorpc's): ZeroMQ queues a request for
+ * a server that is down or was never there and says nothing, so without one such a
+ * call would wait for ever.
+ */
+export const DEFAULT_CALL_TIMEOUT = 30_000;
 
 
 class PendingCall {
@@ -96,10 +106,13 @@ export class RpcClient extends Service {
 
   /** @internal Use `connectRpc`. */
   constructor(options: RpcClientOptions) {
-    super(createSocket(Dealer, options), options);
+    // linger 0 unless told otherwise: at close every pending call is rejected, so a request
+    // still queued (for a server that is down) has nobody waiting for it; delivering it
+    // later would only run it unasked, and holding it would hold up the process's exit.
+    super(createSocket(Dealer, { ...options, socket: { linger: 0, ...options.socket } }), options);
     this.#packer = createPacker(options.translationTable, options.decodeLimits);
     this.#errors = new ErrorTranslator(options.errorTable);
-    this.#timeout = options.timeout;
+    this.#timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT;
     this.#root = new RpcCaller(this, {});
   }
 
@@ -161,7 +174,7 @@ export class RpcClient extends Service {
       const call = new PendingCall(name, resolve, reject);
       this.#pending.set(id, call);
       const timeout = options && 'timeout' in options ? options.timeout : this.#timeout;
-      if (timeout !== undefined) {
+      if (timeout !== undefined && timeout !== Infinity) {
         call.timer = setTimeout(() => this.#fail(id, new RpcTimeoutError(`call ${name} timed out after ${timeout} ms`)), timeout);
       }
       if (signal) {
