@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { connectPipeline, connectPubSub, connectRpc, method, servePipeline, servePubSub, serveRpc } from 'zrpc';
+import { connectPipeline, connectPubSub, connectRpc, method, RpcTimeoutError, servePipeline, servePubSub, serveRpc } from 'zrpc';
 import { endpoint, waitFor } from './helpers.js';
 
 const run = promisify(execFile);
@@ -64,6 +64,23 @@ describe('dead servers', () => {
     const { stdout, stderr } = await run(process.execPath, [child, dead], { timeout: 15_000 });
     assert.deepEqual(stdout.trim().split('\n'), ['timeout timeout timeout', 'closed']);
     assert.doesNotMatch(stderr, /Waiting for queued ZeroMQ messages/);
+  });
+
+  it('times out every call on the default timeout (one shared timer), and per-call timeouts apart', async () => {
+    const handler = { hang: method((_n: number) => new Promise(() => {})), fast: method(() => 'fast') };
+    await using server = await serveRpc(handler, { bind: endpoint('inproc') });
+    await using client = await connectRpc({ connect: server.transport.bindings[0], timeout: 200 });
+    const first = client.call.hang(1);
+    assert.equal(await client.call.fast(), 'fast');
+    const own = client.withTimeout(50).call.hang(2);
+    const later = client.call.hang(3);
+    const results = await Promise.allSettled([first, own, later]);
+    assert.deepEqual(
+      results.map((r) => (r.status === 'rejected' && r.reason instanceof RpcTimeoutError ? r.reason.message : r.status)),
+      ['call hang timed out after 200 ms', 'call hang timed out after 50 ms', 'call hang timed out after 200 ms'],
+    );
+    assert.equal(client.pending, 0);
+    assert.equal(await client.call.fast(), 'fast', 'the client works on');
   });
 
   it('waits for ever with timeout: Infinity (no timer that overflows and fires at once)', async () => {

@@ -45,6 +45,8 @@ export const DEFAULT_CALL_TIMEOUT = 30_000;
 
 class PendingCall {
   timer: NodeJS.Timeout | undefined = undefined;
+  /** `performance.now()` past which a call on the client's default timeout fails; 0 if it has none. */
+  deadline = 0;
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
   constructor(
@@ -97,7 +99,7 @@ export class RpcCaller {
 export class RpcClient extends Service {
   readonly #packer: Packer;
   readonly #errors: ErrorTranslator;
-  readonly #timeout: number | undefined;
+  readonly #timeout: number;
   readonly #pending = new Map<number, PendingCall>();
   readonly #names = new FrameCache();
   readonly #prefix = senderPrefix();
@@ -174,7 +176,10 @@ export class RpcClient extends Service {
       const call = new PendingCall(name, resolve, reject);
       this.#pending.set(id, call);
       const timeout = options && 'timeout' in options ? options.timeout : this.#timeout;
-      if (timeout !== undefined && timeout !== Infinity) {
+      if (timeout === this.#timeout && timeout !== Infinity) {
+        call.deadline = performance.now() + timeout;
+        this.#sweeper ??= setTimeout(this.#sweep, timeout);
+      } else if (timeout !== undefined && timeout !== Infinity) {
         call.timer = setTimeout(() => this.#fail(id, new RpcTimeoutError(`call ${name} timed out after ${timeout} ms`)), timeout);
       }
       if (signal) {
@@ -187,6 +192,25 @@ export class RpcClient extends Service {
       });
     });
   }
+
+  /**
+   * Calls on the default timeout share one timer instead of one each (a timer a call
+   * cost ~1 us, 3% of a local round trip). Their deadlines grow in call order, which is
+   * the pending map's order, so the sweep stops at the first call still in time.
+   */
+  #sweeper: NodeJS.Timeout | undefined;
+  readonly #sweep = (): void => {
+    this.#sweeper = undefined;
+    const now = performance.now();
+    for (const [id, call] of this.#pending) {
+      if (call.deadline === 0) continue;
+      if (call.deadline > now) {
+        this.#sweeper = setTimeout(this.#sweep, Math.ceil(call.deadline - now));
+        return;
+      }
+      this.#fail(id, new RpcTimeoutError(`call ${call.name} timed out after ${this.#timeout} ms`));
+    }
+  };
 
   #nextId(): number {
     // u32 ids counting up from 1, wrapping, skipping any still pending.
@@ -235,6 +259,7 @@ export class RpcClient extends Service {
   }
 
   protected override onClose(error: ServiceClosedError): void {
+    clearTimeout(this.#sweeper);
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const call of pending) {
