@@ -19,6 +19,8 @@ export abstract class OneWayServer extends Service {
   /** Frames before name, args, kwargs: 0 for pipeline, 1 (the topic) for pub/sub. */
   readonly #lead: number;
   readonly #refusals = new RateLimitedReport(10_000);
+  /** Methods already warned about for returning a value; only methods that exist and ran get here. */
+  readonly #returnedValue = new Set<string>();
 
   protected constructor(socket: Socket, handler: Handler, options: ServerOptions, lead: number) {
     super(socket, options);
@@ -46,8 +48,7 @@ export abstract class OneWayServer extends Service {
       const call = decodeArguments(this.#packer, name, frames[lead + 1]!, frames[lead + 2]!);
       const result = this.#dispatcher.call(name, call.args, call.kwargs, lead ? frames[0] : undefined);
       if (result instanceof Promise) {
-        const called = name;
-        result.then((value) => this.#returned(called, value), (error: unknown) => this.#failed(called, error));
+        result.then((value) => this.#returned(name, value), (error: unknown) => this.#failed(name, error));
       } else {
         this.#returned(name, result);
       }
@@ -55,9 +56,6 @@ export abstract class OneWayServer extends Service {
       this.#failed(name, error);
     }
   }
-
-  /** Names of methods already warned about; only methods that exist and ran get here. */
-  readonly #returnedValue = new Set<string>();
 
   /** Nobody receives a one-way call's result: say so, once a method, as aiozmq warns. */
   #returned(name: string, value: unknown): void {
