@@ -203,4 +203,27 @@ describe('generated kitchen module (golden input, compiled here)', () => {
     await assert.rejects(client.echo!({ ...everything, percent: 101 }), /parameter "value" at \/percent/);
     await assert.rejects(client.echo!({ ...everything, page: { items: [{ label: 1, children: [] }] } }), /at \/page\/items\/0\/label/);
   });
+
+  it('keeps small bigints bigint both ways, nested ones included', async () => {
+    // 5n and 10n travel as plain msgpack ints; the schemas say bigint, so both ends rebuild them.
+    const seen: unknown[] = [];
+    const impl = {
+      echo: (value: { big: unknown; money: { amount: unknown } }) => (seen.push(value.big, value.money.amount), value),
+      add: (a: number) => a, tree: () => ({ label: '', children: [] }), list: () => ({ items: [] }), cook: () => {},
+      admin: { ping: () => 'pong', audit: { log: () => true } }, move: (p: unknown) => p,
+    };
+    await using server = await kitchen.serveKitchen(impl, { bind: endpoint() });
+    await using client = await kitchen.connectKitchen({ connect: server.transport.bindings[0], timeout: 3000 });
+    const value = {
+      n: 1, percent: 1, code: 'abc', slug: 'abc', flag: true, nothing: null, orUndefined: 'x', literal: 'on', color: 'red', level: 2,
+      list: [], frozen: [], pair: [1, 'a'], optionalTail: [1], restTail: ['a'], inline: { x: 1 }, byKey: {}, both: { a: 1, b: 'b' },
+      when: new Date(0), bytes: new Uint8Array(), big: 5n, anything: null, day: new PyDate(2024, 1, 1), span: new PyTimedelta(0, 0, 0),
+      id: 'i', money: { amount: 10n, currency: 'EUR' }, page: { items: [] }, fixed: 7,
+    };
+    const back = (await client.echo!(value)) as { big: unknown; money: { amount: unknown } };
+    assert.deepEqual(seen, [5n, 10n], 'the handler got bigints');
+    assert.equal(back.big, 5n);
+    assert.equal(back.money.amount, 10n);
+    assert.equal((back.big as bigint) + 1n, 6n);
+  });
 });

@@ -24,12 +24,15 @@ describe('packer', () => {
     assert.deepEqual([value.at.x, value.at.y], [1, 2]);
   });
 
-  it('searches translators in ascending code order, so a subclass takes the first match', () => {
+  it("picks the exact class's translator first, then the first code in ascending order (aiozmq's rule)", () => {
     const packer = new Packer({
       5: [Point3, () => new Uint8Array([3]), () => 'three'],
       2: [Point, () => new Uint8Array([2]), () => 'two'],
     });
-    assert.equal(packer.decode(packer.encode(new Point3(0, 0, ))), 'two');
+    assert.equal(packer.decode(packer.encode(new Point3(0, 0, ))), 'three');
+    assert.equal(packer.decode(packer.encode(new Point(0, 0))), 'two');
+    class Point4 extends Point3 {}
+    assert.equal(packer.decode(packer.encode(new Point4(0, 0))), 'two', 'no entry of its own: the lowest code it is an instance of');
   });
 
   it('passes unknown ext codes through as ExtData that re-encodes to the same bytes', () => {

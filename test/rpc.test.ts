@@ -140,7 +140,8 @@ describe('request/reply', () => {
 
   it('answers NotFoundError for unknown and unmarked names', async () => {
     await using p = await pair();
-    for (const name of ['nope', 'notRemote', 'billing', 'billing.nope', 'constructor', '__proto__.add', 'add.x', '', 'calls']) {
+    // The empty name is refused before sending (calls.test.ts); a server still answers it NotFoundError (hostile input).
+    for (const name of ['nope', 'notRemote', 'billing', 'billing.nope', 'constructor', '__proto__.add', 'add.x', 'calls']) {
       await assert.rejects(p.client.invoke(name), (error: unknown) => {
         assert.ok(error instanceof NotFoundError, `${name}: ${String(error)}`);
         assert.equal(error.method, name);
@@ -154,7 +155,7 @@ describe('request/reply', () => {
       'tcp',
       { errorTable: { InsufficientFunds } },
     );
-    await assert.rejects(p.client.call.fail('type'), (e: unknown) => e instanceof builtins.TypeError && e.message === "TypeError('wrong type')");
+    await assert.rejects(p.client.call.fail('type'), (e: unknown) => e instanceof builtins.TypeError && e.message === 'wrong type' && e.excRepr === "TypeError('wrong type')");
     await assert.rejects(p.client.call.fail('range'), (e: unknown) => e instanceof builtins.ValueError && e.arguments[0] === 'out of range');
     await assert.rejects(p.client.call.fail('plain'), (e: unknown) => e instanceof builtins.Exception && e.excType === 'builtins.Exception');
     await assert.rejects(p.client.call.fail('custom'), (e: unknown) => {

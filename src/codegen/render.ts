@@ -161,6 +161,8 @@ function methodView(method: MethodModel, service: ServiceModel) {
     clientReturn: returns,
     argNames: [...method.params.map((p) => p.name), ...(method.rest ? [`...${method.rest.name}`] : [])].join(', '),
     hasOptions,
+    // Without a rest parameter, arguments past the declared ones (plain JavaScript callers) are refused.
+    arity: rest ? undefined : { max: method.params.length + (hasOptions ? 1 : 0) },
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Validator } from 'typebox/compile';
 import type { TSchema } from 'typebox';
+import { bigintCoercer, type Coerce } from './bigint.js';
 import { ParameterError, ReturnValueError } from './errors.js';
 import { compile as compileSchema, describeFailure, misplacedMap } from './validation.js';
 import type { MethodSpec, ParamSpec } from './handler.js';
@@ -13,6 +14,8 @@ interface BoundParam {
   readonly name: string | undefined;
   readonly optional: boolean;
   readonly check: Validator | undefined;
+  /** Where the schema says bigint: integers made bigints before the check. */
+  readonly coerce: Coerce | undefined;
 }
 
 /** Everything binding needs about one function, worked out once. */
@@ -20,6 +23,8 @@ export interface Signature {
   readonly params: readonly BoundParam[];
   readonly rest: BoundParam | undefined;
   readonly returns: Validator | undefined;
+  /** The return schema's bigint coercion, for typed clients. */
+  readonly coerceReturn: Coerce | undefined;
   readonly byName: ReadonlyMap<string, number>;
   /** Number of leading parameters a caller must give. */
   readonly required: number;
@@ -51,13 +56,13 @@ function buildSignature(fn: Function | undefined, spec: MethodSpec): Signature {
   const parsed = spec.params ? undefined : parseParams(fn!);
   const declared: readonly ParamSpec[] = spec.params ?? (spec.context ? parsed!.params.slice(0, -1) : parsed!.params);
   const restSpec = spec.rest ?? parsed?.rest;
-  const params = declared.map((p) => ({ name: p.name || undefined, optional: !!p.optional, check: compile(p.schema) }));
+  const params = declared.map((p) => ({ name: p.name || undefined, optional: !!p.optional, check: compile(p.schema), coerce: bigintCoercer(p.schema) }));
   const byName = new Map<string, number>();
   params.forEach((p, i) => p.name && byName.set(p.name, i));
   let required = 0;
   params.forEach((p, i) => !p.optional && (required = i + 1));
-  const rest = restSpec && { name: restSpec.name, optional: true, check: compile(restSpec.schema) };
-  return { params, rest, returns: compile(spec.returns), byName, required, takesContext: !rest };
+  const rest = restSpec && { name: restSpec.name, optional: true, check: compile(restSpec.schema), coerce: bigintCoercer(restSpec.schema) };
+  return { params, rest, returns: compile(spec.returns), coerceReturn: bigintCoercer(spec.returns), byName, required, takesContext: !rest };
 }
 
 type Kwargs = Readonly<Record<string, unknown>> | ReadonlyMap<unknown, unknown>;
@@ -95,13 +100,15 @@ export function bindArguments(sig: Signature, method: string, args: unknown[], k
     // A skipped optional argument arrives as nil from JavaScript (`f(a, undefined, c)`)
     // and as None from Python: when the schema does not take null, it means "not given".
     if (bound[i] === null && param.optional && !param.check.Check(null)) bound[i] = undefined;
+    if (param.coerce && bound[i] !== undefined) bound[i] = param.coerce(bound[i]);
     if (!(bound[i] === undefined && param.optional)) check(param, i, bound[i], method, maps);
   }
   if (given > count) {
     const rest = sig.rest!;
     for (let i = count; i < given; i++) {
-      if (rest.check) check(rest, i, args[i], method, maps);
-      bound.push(args[i]);
+      const value = rest.coerce ? rest.coerce(args[i]) : args[i];
+      if (rest.check) check(rest, i, value, method, maps);
+      bound.push(value);
     }
   }
   return bound;

@@ -2,11 +2,15 @@
  * Python's built-in exceptions as they reach a zrpc client: `builtins.ValueError` on the
  * wire becomes `builtins.ValueError` here, so callers narrow with
  * `e instanceof builtins.ValueError` and read Python's `exc.args` as `e.arguments`.
+ * `message` is Python's `str(exc)` (the human text); `excRepr` its `repr(exc)`.
  *
- * Each is a `GenericError`, so code that only knows `GenericError` keeps working.
+ * Each is a `GenericError`, so code that only knows `GenericError` keeps working. Three
+ * stand on JavaScript's own classes, because that is what a JavaScript peer threw:
+ * `TypeError` is a JavaScript `TypeError`, `ValueError` a `RangeError`, `NameError` a
+ * `ReferenceError` (and, through `Exception`, every one is an `Error`).
  * Throwing one from a zrpc handler sends it under the same Python name.
  */
-import { GenericError } from './errors.js';
+import { GenericError, onJavaScriptClass, pythonStr, takesJavaScriptBuiltins } from './errors.js';
 
 /** Base of the Python built-in exception classes below. */
 export class PythonBuiltinError extends GenericError {
@@ -14,7 +18,8 @@ export class PythonBuiltinError extends GenericError {
 
   constructor(...args: unknown[]) {
     const type = (new.target as typeof PythonBuiltinError).wireName;
-    super(type, args, `${type.slice('builtins.'.length)}${reprArgs(args)}`);
+    super(type, args, reprOf(type, args));
+    this.message = pythonStr(args);
   }
 
   override get name(): string {
@@ -26,8 +31,48 @@ export class PythonBuiltinError extends GenericError {
   }
 }
 
-function reprArgs(args: readonly unknown[]): string {
-  return `(${args.map((a) => (typeof a === 'string' ? `'${a}'` : String(a))).join(', ')})`;
+function reprOf(type: string, args: readonly unknown[]): string {
+  return `${type.slice('builtins.'.length)}(${args.map((a) => (typeof a === 'string' ? `'${a}'` : String(a))).join(', ')})`;
+}
+
+type ErrorBase = new (...args: any[]) => Error;
+
+/** What a remote Python built-in carries, whichever class it stands on. */
+export interface PythonFields {
+  readonly excType: string;
+  readonly arguments: readonly unknown[];
+  readonly excRepr: string;
+  readonly args: readonly unknown[];
+}
+
+interface OnJavaScriptClass<E extends Error> {
+  new (...args: unknown[]): E & PythonFields;
+  readonly wireName: string;
+}
+
+/** A Python built-in on a JavaScript error class: the same fields as `PythonBuiltinError`. */
+function onJavaScript<B extends ErrorBase>(Base: B, wireName: string): OnJavaScriptClass<InstanceType<B>> {
+  return class extends Base {
+    static readonly wireName: string = wireName;
+    readonly excType: string;
+    readonly arguments: readonly unknown[];
+    readonly excRepr: string;
+
+    constructor(...args: any[]) {
+      super(pythonStr(args));
+      this.excType = (new.target as unknown as { wireName: string }).wireName;
+      this.arguments = args;
+      this.excRepr = reprOf(this.excType, args);
+    }
+
+    override get name(): string {
+      return this.excType.slice('builtins.'.length);
+    }
+
+    get args(): readonly unknown[] {
+      return this.arguments;
+    }
+  } as unknown as OnJavaScriptClass<InstanceType<B>>;
 }
 
 /* One line a class: the Python name is the wire name. */
@@ -40,7 +85,7 @@ export class AttributeError extends Exception { static override readonly wireNam
 export class LookupError extends Exception { static override readonly wireName: string = 'builtins.LookupError'; }
 export class IndexError extends LookupError { static override readonly wireName: string = 'builtins.IndexError'; }
 export class KeyError extends LookupError { static override readonly wireName: string = 'builtins.KeyError'; }
-export class NameError extends Exception { static override readonly wireName: string = 'builtins.NameError'; }
+export class NameError extends onJavaScript(ReferenceError, 'builtins.NameError') { static override readonly wireName: string = 'builtins.NameError'; }
 export class OSError extends Exception { static override readonly wireName: string = 'builtins.OSError'; }
 export class FileNotFoundError extends OSError { static override readonly wireName: string = 'builtins.FileNotFoundError'; }
 export class PermissionError extends OSError { static override readonly wireName: string = 'builtins.PermissionError'; }
@@ -48,8 +93,8 @@ export class ConnectionError extends OSError { static override readonly wireName
 export class RuntimeError extends Exception { static override readonly wireName: string = 'builtins.RuntimeError'; }
 export class NotImplementedError extends RuntimeError { static override readonly wireName: string = 'builtins.NotImplementedError'; }
 export class RecursionError extends RuntimeError { static override readonly wireName: string = 'builtins.RecursionError'; }
-export class TypeError extends Exception { static override readonly wireName: string = 'builtins.TypeError'; }
-export class ValueError extends Exception { static override readonly wireName: string = 'builtins.ValueError'; }
+export class TypeError extends onJavaScript(globalThis.TypeError, 'builtins.TypeError') { static override readonly wireName: string = 'builtins.TypeError'; }
+export class ValueError extends onJavaScript(RangeError, 'builtins.ValueError') { static override readonly wireName: string = 'builtins.ValueError'; }
 export class UnicodeError extends ValueError { static override readonly wireName: string = 'builtins.UnicodeError'; }
 export class UnicodeDecodeError extends UnicodeError { static override readonly wireName: string = 'builtins.UnicodeDecodeError'; }
 export class UnicodeEncodeError extends UnicodeError { static override readonly wireName: string = 'builtins.UnicodeEncodeError'; }
@@ -57,7 +102,7 @@ export class MemoryError extends Exception { static override readonly wireName: 
 export class StopIteration extends Exception { static override readonly wireName: string = 'builtins.StopIteration'; }
 
 /** Every class above, by wire name. */
-export const byWireName: ReadonlyMap<string, typeof PythonBuiltinError> = new Map(
+export const byWireName: ReadonlyMap<string, new (...args: unknown[]) => Error> = new Map<string, new (...args: unknown[]) => Error>(
   [
     Exception, ArithmeticError, ZeroDivisionError, OverflowError, AssertionError,
     AttributeError, LookupError, IndexError, KeyError, NameError, OSError,
@@ -66,3 +111,6 @@ export const byWireName: ReadonlyMap<string, typeof PythonBuiltinError> = new Ma
     UnicodeDecodeError, UnicodeEncodeError, MemoryError, StopIteration,
   ].map((cls) => [cls.wireName, cls]),
 );
+
+for (const cls of [TypeError, ValueError, NameError]) Object.defineProperty(cls.prototype, onJavaScriptClass, { value: true });
+takesJavaScriptBuiltins.add(PythonBuiltinError).add(Exception);

@@ -22,6 +22,17 @@ export function describeValue(value: unknown, maxLength = MAX_LENGTH): string {
   return out.text();
 }
 
+/** Python's spelling of one value: `'text'`, `None`, `True`, `[1, 'a']`. */
+export function pythonRepr(value: unknown, maxLength = MAX_LENGTH): string {
+  const out = new Printer(maxLength, true);
+  try {
+    out.value(value, 0);
+  } catch {
+    out.write('<unprintable>');
+  }
+  return out.text();
+}
+
 /** Python's spelling of an exception's args: `('bad value', 42, None)`. */
 export function describeArgs(args: readonly unknown[], maxLength = MAX_LENGTH): string {
   const out = new Printer(maxLength, true);

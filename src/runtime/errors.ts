@@ -5,10 +5,25 @@
  * separates RPC failures from bugs in the caller's own code. A class with a static
  * `wireName` travels under that name; see `error-table.ts` for the mapping rules.
  */
-import { describeArgs } from './describe.js';
+import { describeArgs, pythonRepr } from './describe.js';
+
+/**
+ * Marks Python's `TypeError`, `ValueError` and `NameError` as rebuilt by the client: they
+ * extend JavaScript's `TypeError`, `RangeError` and `ReferenceError` (so a JavaScript
+ * peer's `TypeError` arrives as one), and still count as `RpcError` and `GenericError`.
+ */
+export const onJavaScriptClass: unique symbol = Symbol('zrpc: remote built-in on a JavaScript error class');
+
+/** Classes that also take in the marked errors above (`RpcError`, `GenericError`, Python's `Exception`). */
+export const takesJavaScriptBuiltins = new Set<Function>();
 
 /** Base class of every error zrpc raises. */
 export class RpcError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    return takesJavaScriptBuiltins.has(this) && (value as { [onJavaScriptClass]?: boolean } | null)?.[onJavaScriptClass] === true;
+  }
+
   override get name(): string {
     return this.constructor.name;
   }
@@ -36,6 +51,8 @@ export class GenericError extends RpcError {
     this.excRepr = excRepr;
   }
 }
+
+takesJavaScriptBuiltins.add(RpcError).add(GenericError);
 
 /** The called method does not exist on the server (aiozmq's `NotFoundError`). */
 export class NotFoundError extends RpcError {
@@ -108,4 +125,14 @@ export class CallAbortedError extends RpcError {
   override get name(): string {
     return 'AbortError';
   }
+}
+
+/**
+ * Python's `str(exc)`, the human text of a remote error: `''` with no args, the one
+ * arg as text, else the tuple of them (`('bad value', 42)`).
+ */
+export function pythonStr(args: readonly unknown[]): string {
+  if (args.length === 0) return '';
+  if (args.length === 1) return typeof args[0] === 'string' ? args[0] : pythonRepr(args[0]);
+  return describeArgs(args);
 }

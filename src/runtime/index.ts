@@ -3,7 +3,7 @@
  * This is the runtime; the code generator lives in `zrpc/codegen`.
  */
 export { serveRpc, RpcServer, type RpcServerOptions } from './rpc-server.js';
-export { connectRpc, RpcClient, RpcCaller, type RpcClientOptions, type CallOptions } from './rpc-client.js';
+export { connectRpc, RpcClient, RpcCaller, DEFAULT_CALL_TIMEOUT, type RpcClientOptions, type CallOptions } from './rpc-client.js';
 export {
   servePipeline,
   connectPipeline,

@@ -9,7 +9,7 @@ import { clip, describeError } from './describe.js';
 import type { Handler } from './handler.js';
 import type { Packer, TranslationTable } from './packer.js';
 import type { Frames } from './send-queue.js';
-import { FrameCache, NO_KWARGS } from './frame-cache.js';
+import { encodeCall, FrameCache } from './frame-cache.js';
 import { Service, type ServiceOptions } from './service.js';
 import { createPacker } from './translators.js';
 
@@ -18,6 +18,8 @@ export abstract class OneWayServer extends Service {
   readonly #dispatcher: Dispatcher;
   /** Frames before name, args, kwargs: 0 for pipeline, 1 (the topic) for pub/sub. */
   readonly #lead: number;
+  /** Methods already warned about for returning a value; only methods that exist and ran get here. */
+  readonly #returnedValue = new Set<string>();
 
   protected constructor(socket: Socket, handler: Handler, options: ServerOptions, lead: number) {
     super(socket, options);
@@ -44,10 +46,24 @@ export abstract class OneWayServer extends Service {
       name = decodeName(frames[lead]!);
       const call = decodeArguments(this.#packer, name, frames[lead + 1]!, frames[lead + 2]!);
       const result = this.#dispatcher.call(name, call, lead ? frames[0] : undefined);
-      if (result instanceof Promise) result.catch((error: unknown) => this.#failed(name, error));
+      if (result instanceof Promise) {
+        result.then((value) => this.#returned(name, value), (error: unknown) => this.#failed(name, error));
+      } else {
+        this.#returned(name, result);
+      }
     } catch (error) {
       this.#failed(name, error);
     }
+  }
+
+  /** Nobody receives a one-way call's result: say so, once a method, as aiozmq warns. */
+  #returned(name: string, value: unknown): void {
+    if (value === undefined || value === null || this.#returnedValue.has(name)) return;
+    const message = `handler ${clip(name)} returned a value (not undefined), but one-way calls have no reply: it is dropped`;
+    // Names that ran are the handler's own, but a cyclic namespace makes endless ones.
+    if (this.#returnedValue.size >= 1000 || name.length > 256) return this.events.warn('returned a value', message);
+    this.#returnedValue.add(name);
+    this.log.warn(message, { method: name });
   }
 
   /** Never throws: it runs in a rejection handler, where a throw would kill the process. */
@@ -97,12 +113,9 @@ export abstract class OneWayClient extends Service {
   protected sendCall(lead: Frames, name: string, args: readonly unknown[], named: Readonly<Record<string, unknown>> | undefined): Promise<void> {
     try {
       this.assertOpen();
-      const argsFrame = this.#packer.encode(args);
-      const kwargsFrame = named && Object.keys(named).length > 0 ? this.#packer.encode(named) : NO_KWARGS;
       const frames: Frames = [];
       for (const part of lead) frames.push(typeof part === 'string' ? this.#frames.get(part) : part);
-      frames.push(this.#frames.get(name), argsFrame, kwargsFrame);
-      return this.sendQueue.send(frames);
+      return this.sendQueue.send(encodeCall(frames, this.#packer, this.#frames, name, args, named));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -18,7 +18,7 @@ export type Translator<T = any> = readonly [
   unpack: (data: Uint8Array) => T,
 ];
 
-/** Ext codes 0..127 to translators; searched in ascending code order when encoding. */
+/** Ext codes 0..127 to translators; encoding looks up the exact class, then scans codes in ascending order. */
 export type TranslationTable =
   | Readonly<Record<number, Translator>>
   | ReadonlyMap<number, Translator>;
@@ -188,13 +188,17 @@ function requireMethods(proto: object, names: readonly string[]): void {
 export class EncodeError extends TypeError {}
 
 /**
- * Translators in ascending code order; unknown classes are refused rather than sent as
- * an empty map (a `Date` or `Set` would otherwise vanish silently).
+ * Translators chosen as aiozmq chooses them: the object's exact class first, then the
+ * first code in ascending order whose class it is an instance of (so with `B extends A`
+ * under codes 1 and 2, a `B` travels as 2). Unknown classes are refused rather than
+ * sent as an empty map (a `Date` or `Set` would otherwise vanish silently).
  */
 class TranslatorCodec implements ExtensionCodecType<undefined> {
   readonly #codes: number[];
   readonly #classes: Array<abstract new (...args: any[]) => unknown>;
   readonly #packers: Array<(value: any) => Uint8Array>;
+  /** Index of the translator whose class has exactly this prototype. */
+  readonly #exact = new Map<object, number>();
   readonly #unpackers = new Map<number, (data: Uint8Array) => unknown>();
 
   constructor(table: ReadonlyMap<number, Translator>) {
@@ -203,12 +207,18 @@ class TranslatorCodec implements ExtensionCodecType<undefined> {
     this.#classes = entries.map(([, [cls]]) => cls);
     this.#packers = entries.map(([, [, pack]]) => pack);
     for (const [code, [, , unpack]] of entries) this.#unpackers.set(code, unpack);
+    // The lowest code wins when one class is registered twice, as in the scan.
+    for (let i = entries.length - 1; i >= 0; i--) this.#exact.set(this.#classes[i]!.prototype as object, i);
   }
 
   tryToEncode(object: unknown): ExtData | null {
     const classes = this.#classes;
     for (let i = 0; i < classes.length; i++) {
-      if (object instanceof classes[i]!) return new ExtData(this.#codes[i]!, this.#packers[i]!(object));
+      if (object instanceof classes[i]!) {
+        // Only a translated object pays for the exact-class lookup; plain objects never reach it.
+        const index = this.#exact.get(Object.getPrototypeOf(object) as object) ?? i;
+        return new ExtData(this.#codes[index]!, this.#packers[index]!(object));
+      }
     }
     if (object instanceof ExtData) return object;
     if (Array.isArray(object) || ArrayBuffer.isView(object) || object instanceof Map) return null;

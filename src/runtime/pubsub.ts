@@ -28,6 +28,16 @@ function topics(value: Topic | readonly Topic[] | undefined): Array<string | Buf
   return list.map((t) => (typeof t === 'string' ? t : Buffer.from(t.buffer, t.byteOffset, t.byteLength)));
 }
 
+/**
+ * A topic is text or bytes, as aiozmq requires: anything else (`null` would become the
+ * empty topic every subscriber receives, `123` the text "123") is a caller's mistake.
+ */
+function checkTopic(topic: unknown): asserts topic is Topic {
+  if (typeof topic !== 'string' && !(topic instanceof Uint8Array)) {
+    throw new TypeError(`topic must be a string or bytes (Uint8Array), got ${topic === null ? 'null' : typeof topic}`);
+  }
+}
+
 export class PubSubServer extends OneWayServer {
   readonly #socket: Subscriber;
 
@@ -64,6 +74,7 @@ export class PubSubClient extends OneWayClient {
    * A string topic is sent as UTF-8; `''` or no topic sends an empty topic frame.
    */
   publish(topic: Topic = ''): DynamicProxy<Promise<void>> {
+    checkTopic(topic);
     if (typeof topic !== 'string') {
       const frame = topic;
       return dynamicProxy((name, args, named) => this.sendCall([frame], name, args, named));
@@ -78,6 +89,11 @@ export class PubSubClient extends OneWayClient {
 
   /** Publishes `name` under `topic` with explicit positional and named arguments. */
   invoke(topic: Topic, name: string, args: readonly unknown[] = [], named?: Readonly<Record<string, unknown>>): Promise<void> {
+    try {
+      checkTopic(topic);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.sendCall([topic], name, args, named);
   }
 }

@@ -99,12 +99,32 @@ function zmqMilliseconds(option: string, value: unknown): number {
 }
 
 function list(value: string | readonly string[] | undefined): readonly string[] {
-  return value === undefined ? [] : typeof value === 'string' ? [value] : value;
+  if (value === undefined) return [];
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value;
+  throw new TypeError(`bind and connect take an endpoint (${FORMS}) or a list of them, got ${typeof value}`);
 }
 
 /** ZeroMQ spells "any free port" as `*`; accept the usual `0` as well. */
 function zmqEndpoint(endpoint: string): string {
   return endpoint.replace(/^(tcp:\/\/.*):0$/, '$1:*');
+}
+
+const FORMS = 'tcp://host:port, ipc://path or inproc://name';
+
+/**
+ * ZeroMQ says only "Invalid argument" for `localhost:5555`: name the endpoint, and
+ * for a malformed one (a `TypeError`) the forms it may take. `code` is ZeroMQ's.
+ */
+function endpointError(action: 'bind' | 'connect', endpoint: unknown, cause: unknown): Error {
+  if (typeof endpoint !== 'string') return new TypeError(`cannot ${action} ${String(endpoint)}: an endpoint is a string: ${FORMS}`, { cause });
+  const code = (cause as { code?: unknown } | null)?.code;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const malformed = code === 'EINVAL' || code === 'EPROTONOSUPPORT';
+  const error = malformed
+    ? new TypeError(`cannot ${action} ${JSON.stringify(endpoint)}: not a valid endpoint (${reason}); use ${FORMS}`, { cause })
+    : new Error(`cannot ${action} ${JSON.stringify(endpoint)}: ${reason}`, { cause });
+  return Object.assign(error, code === undefined ? {} : { code });
 }
 
 /** The socket as a service uses it: any zeromq.js socket, sending and receiving frames. */
@@ -217,7 +237,11 @@ export abstract class Service implements AsyncDisposable {
 
   async #bind(endpoint: string): Promise<string> {
     this.assertOpen();
-    await this.socket.bind(zmqEndpoint(endpoint));
+    try {
+      await this.socket.bind(zmqEndpoint(endpoint));
+    } catch (cause) {
+      throw endpointError('bind', endpoint, cause);
+    }
     const resolved = this.socket.lastEndpoint ?? endpoint;
     this.#bindings.set(endpoint, resolved);
     return resolved;
@@ -225,7 +249,11 @@ export abstract class Service implements AsyncDisposable {
 
   #connect(endpoint: string): void {
     this.assertOpen();
-    this.socket.connect(endpoint);
+    try {
+      this.socket.connect(endpoint);
+    } catch (cause) {
+      throw endpointError('connect', endpoint, cause);
+    }
     this.#connections.add(endpoint);
   }
 

@@ -4,6 +4,7 @@
  * implementation object and the same specs.
  */
 import { bindArguments, signatureOf } from './binding.js';
+import { ParameterError } from './errors.js';
 import { method, type Handler, type MethodSpec } from './handler.js';
 import type { CallOptions } from './rpc-client.js';
 import type { Transport } from './service.js';
@@ -73,16 +74,29 @@ export class TypedCaller {
     this.options = options;
   }
 
-  /** Sends `name(...args)`; with argument checking on, a bad call fails here, unsent. */
-  call(name: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+  /**
+   * Sends `name(...args)`; with argument checking on, a bad call fails here, unsent.
+   * `surplus` is how many arguments the generated method got past its parameters (a
+   * plain JavaScript caller's extras): as in Python, they are a `ParameterError`.
+   */
+  call(name: string, args: unknown[], options?: CallOptions, surplus = 0): Promise<unknown> {
+    const sig = signatureOf(undefined, this.#specs[name]!);
+    // An options argument that is no object is an extra positional one in disguise.
+    const extra = surplus + (options !== undefined && (typeof options !== 'object' || options === null) ? 1 : 0);
+    if (extra > 0) {
+      const takes = sig.params.length;
+      return Promise.reject(new ParameterError(`${name}: too many positional arguments (takes ${takes}, got ${takes + extra})`));
+    }
     if (this.#check) {
       try {
-        bindArguments(signatureOf(undefined, this.#specs[name]!), name, trimUndefined(args), undefined);
+        bindArguments(sig, name, trimUndefined(args), undefined);
       } catch (error) {
         return Promise.reject(error);
       }
     }
-    return this.#send(name, args, options ? { ...this.options, ...options } : this.options);
+    const sent = this.#send(name, args, options ? { ...this.options, ...options } : this.options);
+    // The wire has no bigint: where the return type says bigint, the integer becomes one.
+    return sig.coerceReturn ? sent.then(sig.coerceReturn) : sent;
   }
 
   /** The same caller with other default call options. */

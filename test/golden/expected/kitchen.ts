@@ -305,16 +305,16 @@ export class KitchenClient extends TypedRpcClient {
 
   /** Echoes everything back. */
   echo(value: Everything, options?: CallOptions): Promise<Everything> {
-    return this.caller.call('echo', [value], options) as Promise<Everything>;
+    return this.caller.call('echo', [value], options, arguments.length - 2) as Promise<Everything>;
   }
 
   /** Adds, with constraints on a parameter. */
   add(a: number, b?: number, options?: CallOptions): Promise<number> {
-    return this.caller.call('add', [a, b], options) as Promise<number>;
+    return this.caller.call('add', [a, b], options, arguments.length - 3) as Promise<number>;
   }
 
   tree(depth: number, options?: CallOptions): Promise<TreeNode> {
-    return this.caller.call('tree', [depth], options) as Promise<TreeNode>;
+    return this.caller.call('tree', [depth], options, arguments.length - 2) as Promise<TreeNode>;
   }
 
   list(folder: Folder, ...names: string[]): Promise<{ items: File[]; next?: string }> {
@@ -326,12 +326,12 @@ export class KitchenClient extends TypedRpcClient {
    * @throws {RpcError} when the call itself fails: timeout, transport, arguments
    */
   cook(dish: string, options?: CallOptions): Promise<void> {
-    return this.caller.call('cook', [dish], options) as Promise<void>;
+    return this.caller.call('cook', [dish], options, arguments.length - 2) as Promise<void>;
   }
 
   /** A translated class, both ways. */
   move(p: Point, dx: number, options?: CallOptions): Promise<Point> {
-    return this.caller.call('move', [p, dx], options) as Promise<Point>;
+    return this.caller.call('move', [p, dx], options, arguments.length - 3) as Promise<Point>;
   }
 }
 
@@ -343,7 +343,7 @@ export class KitchenAdminClient {
   }
 
   ping(options?: CallOptions): Promise<'pong'> {
-    return this.caller.call('admin.ping', [], options) as Promise<'pong'>;
+    return this.caller.call('admin.ping', [], options, arguments.length - 1) as Promise<'pong'>;
   }
 }
 
@@ -351,7 +351,7 @@ export class KitchenAdminAuditClient {
   constructor(protected readonly caller: TypedCaller) {}
 
   log(line: string, options?: CallOptions): Promise<boolean> {
-    return this.caller.call('admin.audit.log', [line], options) as Promise<boolean>;
+    return this.caller.call('admin.audit.log', [line], options, arguments.length - 2) as Promise<boolean>;
   }
 }
 
@@ -393,7 +393,7 @@ export async function connectAudit(options: AuditClientOptions): Promise<AuditCl
 export class AuditClient extends TypedClient {
 
   record(event: string, at: Date): Promise<void> {
-    return this.caller.call('record', [event, at]) as Promise<void>;
+    return this.caller.call('record', [event, at], undefined, arguments.length - 2) as Promise<void>;
   }
 }
 
@@ -461,6 +461,6 @@ export class EventsPublisher {
   constructor(protected readonly caller: TypedCaller) {}
 
   changed(id: string, color?: Color): Promise<void> {
-    return this.caller.call('changed', [id, color]) as Promise<void>;
+    return this.caller.call('changed', [id, color], undefined, arguments.length - 2) as Promise<void>;
   }
 }
