@@ -3,7 +3,8 @@
  * parameters, with Python's rules (aiozmq binds with `inspect.signature(...).bind`),
  * then TypeBox validation of each argument and of the return value.
  */
-import { Compile, type Validator } from 'typebox/compile';
+import { createRequire } from 'node:module';
+import type { Validator } from 'typebox/compile';
 import type { TSchema } from 'typebox';
 import { ParameterError, ReturnValueError } from './errors.js';
 import type { MethodSpec, ParamSpec } from './handler.js';
@@ -44,10 +45,17 @@ export function signatureOf(fn: Function | undefined, spec: MethodSpec): Signatu
 
 const compiled = new WeakMap<TSchema, Validator>();
 
+// TypeBox's compiler costs more to load than the rest of zrpc, and many processes never
+// compile a schema (clients without checkArguments): it is loaded with the first schema,
+// synchronously (require of an ES module, Node 20.19+), so binding stays synchronous.
+const require = createRequire(import.meta.url);
+let Compile: typeof import('typebox/compile').Compile | undefined;
+
 function compile(schema: TSchema | undefined): Validator | undefined {
   if (!schema) return undefined;
   let validator = compiled.get(schema);
   if (!validator) {
+    Compile ??= (require('typebox/compile') as typeof import('typebox/compile')).Compile;
     validator = Compile(schema);
     compiled.set(schema, validator);
   }
