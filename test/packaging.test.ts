@@ -108,7 +108,11 @@ describe('packages, installed as a user installs them', { timeout: 240_000 }, ()
         assert.deepEqual(pkg.files.filter((f) => f.endsWith('.map')), [], `${pkg.name} ships source maps of sources it does not ship`);
         assert.ok(pkg.files.includes('LICENSE'), `${pkg.name} ships its LICENSE`);
       }
-      assert.ok(runtime.files.includes('docs/WIRE.md'), 'the README links docs/WIRE.md, so it ships');
+      // The README is the package's page on npm: every relative link in it must ship.
+      const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+      const links = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]!).filter((l) => !/^[a-z]+:/.test(l));
+      assert.ok(links.includes('docs/WIRE.md'));
+      assert.deepEqual(links.filter((l) => !runtime.files.includes(l)), [], 'README links to files the package does not ship');
       assert.deepEqual(runtime.files.filter((f) => /codegen|cli\/|templates/.test(f)), [], 'the runtime package holds no generator');
 
       const app = join(work, 'app');
