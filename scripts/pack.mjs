@@ -31,7 +31,7 @@ export function codegenManifest() {
       './package.json': './package.json',
     },
     types: './dist/src/codegen/index.d.ts',
-    files: ['dist', 'templates'],
+    files: ['dist', 'src', 'cli', 'templates'],
     dependencies: Object.fromEntries(generatorDependencies.map((name) => [name, main.devDependencies[name]])),
     // Generated code imports zrpc and typebox; `zrpc keygen` runs zrpc's key generator.
     peerDependencies: { zrpc: `^${main.version}`, typebox: main.peerDependencies.typebox },
@@ -41,10 +41,12 @@ export function codegenManifest() {
 /** Lays out zrpc-codegen under `dir`: manifest, README, LICENSE, the built generator and CLI, templates. */
 export function stageCodegen(dir) {
   rmSync(dir, { recursive: true, force: true });
-  // Source maps point at sources that do not ship: left out.
-  const copy = (path) => cpSync(join(root, path), join(dir, path), { recursive: true, filter: (src) => !src.endsWith('.map') });
+  const copy = (path) => cpSync(join(root, path), join(dir, path), { recursive: true });
+  // The sources ship with the source maps, so stack traces and "go to definition" land on them.
   copy('dist/src/codegen');
+  copy('src/codegen');
   copy('dist/cli');
+  copy('cli/zrpc.ts');
   copy('templates');
   copy('LICENSE');
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(codegenManifest(), null, 2)}\n`);
