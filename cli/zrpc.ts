@@ -4,7 +4,7 @@
  * It ships with the generator package; `keygen` loads the runtime only when run.
  */
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import {
@@ -44,7 +44,7 @@ program
   .action(async (patterns: string[], flags: GenerateFlags) => {
     const inputs = await expandInputs(patterns, { exclude: [flags.out] });
     const options: GenerateOptions = { inputs, outDir: flags.out, check: flags.check, ...(flags.project ? { project: flags.project } : {}) };
-    if (flags.watch) return watch(options);
+    if (flags.watch) return watch(options, patterns.some((p) => /[*?[\]{}]/.test(p) || statSync(p, { throwIfNoEntry: false })?.isDirectory()));
     try {
       const result = await generate(options);
       printWarnings(result.warnings);
@@ -93,7 +93,9 @@ function check(result: GenerateResult): void {
   process.exitCode = 1;
 }
 
-function watch(options: GenerateOptions): void {
+function watch(options: GenerateOptions, expanded: boolean): void {
+  // Folders and globs are expanded once, at start.
+  const note = expanded ? '; a new input file needs a restart' : '';
   let watched = '';
   watchAndGenerate(options, (outcome, watching) => {
     if (outcome instanceof Error) describeError(outcome);
@@ -102,7 +104,7 @@ function watch(options: GenerateOptions): void {
       console.log(summary(outcome));
     }
     const list = watching.map(here).join(', ');
-    if (list !== watched) console.log(`zrpc: watching ${watching.length} file${watching.length === 1 ? '' : 's'} (the inputs and what they import): ${list}`);
+    if (list !== watched) console.log(`zrpc: watching ${watching.length} file${watching.length === 1 ? '' : 's'} (the inputs and what they import): ${list}${note}`);
     watched = list;
   });
   process.on('SIGINT', () => process.exit(0));
