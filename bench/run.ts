@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --quick]`: zrpc against raw zeromq.js, Python aiozmq.rpc and grpc-js,
  * servers and clients in separate processes on loopback. Prints a table with each row's
- * ratio to raw zeromq.js from the same run, and writes bench/results/latest.{json,md}
+ * ratio to raw zeromq.js from the same run, and how long `import 'zrpc'` takes next to
+ * `import 'zeromq'`; writes bench/results/latest.{json,md}
  * and a calls-per-second chart, bench/results/calls-per-second.svg.
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineProcess } from './line-process.js';
 import { generatorRows } from './generator.js';
+import { importTimeRows } from './import-time.js';
 import { renderChart, renderMarkdown, renderTable, type Row } from './report.js';
 
 const quick = process.argv.includes('--quick');
@@ -160,6 +162,8 @@ async function main(): Promise<void> {
   }
   progress('server memory');
   rows.push(...(await rss()));
+  progress('import time');
+  rows.push(...(await importTimeRows(root, quick ? 5 : 9)));
   progress('generator');
   rows.push(...(await generatorRows(root)));
 

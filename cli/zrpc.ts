@@ -1,44 +1,57 @@
 #!/usr/bin/env node
 /**
  * The `zrpc` command: a thin commander shell over the library functions that do the work.
+ * It ships with the generator package; `keygen` loads the runtime only when run.
  */
 import { Command } from 'commander';
+import { readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { generate, GeneratorError, watchAndGenerate, type GenerateResult } from '../src/codegen/index.js';
+import {
+  expandInputs,
+  formatDiagnostic,
+  generate,
+  GeneratorError,
+  watchAndGenerate,
+  type Diagnostic,
+  type GenerateOptions,
+  type GenerateResult,
+} from '../src/codegen/index.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command()
   .name('zrpc')
   .description('Typed RPC over ZeroMQ, wire-compatible with Python aiozmq.rpc')
+  .version(version, '-v, --version', 'print the version')
   .showHelpAfterError();
+
+interface GenerateFlags {
+  out: string;
+  project?: string;
+  check?: boolean;
+  watch?: boolean;
+}
 
 program
   .command('generate')
   .description('write typed clients and server stubs for the @rpc, @pipeline and @pubsub interfaces in <inputs>')
-  .argument('<inputs...>', 'TypeScript files that declare services')
+  .argument('<inputs...>', 'TypeScript files, folders, or quoted globs ("src/api/*.ts") that declare services')
   .requiredOption('-o, --out <dir>', 'folder for the generated modules')
+  .option('-p, --project <tsconfig>', 'read the inputs with this tsconfig.json (default: the nearest one)')
   .option('--check', 'write nothing; fail if any output is missing or stale (for CI)')
   .option('--watch', 'generate again whenever an input or a file it imports changes')
-  .action(async (inputs: string[], options: { out: string; check?: boolean; watch?: boolean }) => {
-    const run = { inputs, outDir: options.out, check: options.check };
-    if (options.watch) {
-      watchAndGenerate(run, (result) => {
-        if (result instanceof Error) console.error(describeError(result));
-        else console.log(summary(result, false));
-      });
-      return;
-    }
+  .action(async (patterns: string[], flags: GenerateFlags) => {
+    const inputs = await expandInputs(patterns, { exclude: [flags.out] });
+    const options: GenerateOptions = { inputs, outDir: flags.out, check: flags.check, ...(flags.project ? { project: flags.project } : {}) };
+    if (flags.watch) return watch(options, patterns.some((p) => /[*?[\]{}]/.test(p) || statSync(p, { throwIfNoEntry: false })?.isDirectory()));
     try {
-      const result = await generate(run);
-      if (options.check && result.changed.length > 0) {
-        console.error(`stale generated files (run zrpc generate):\n${result.changed.map((p) => `  ${relative(process.cwd(), p)}`).join('\n')}`);
-        process.exitCode = 1;
-        return;
-      }
-      console.log(summary(result, !!options.check));
+      const result = await generate(options);
+      printWarnings(result.warnings);
+      if (flags.check) return check(result);
+      console.log(summary(result));
     } catch (error) {
-      console.error(describeError(error));
-      process.exitCode = 1;
+      fail(error);
     }
   });
 
@@ -48,7 +61,7 @@ program
   .option('-o, --out <file>', 'write { publicKey, secretKey } as JSON to <file> (mode 600) and print the public key')
   .action(async (options: { out?: string }) => {
     // Loaded here so that `zrpc generate` never loads ZeroMQ's native addon.
-    const { generateKeyPair } = await import('../src/runtime/curve.js');
+    const { generateKeyPair } = await import('zrpc');
     const pair = generateKeyPair();
     if (!options.out) {
       console.log(`publicKey=${pair.publicKey}\nsecretKey=${pair.secretKey}`);
@@ -60,21 +73,64 @@ program
     console.log(`publicKey=${pair.publicKey}\n(secret key in ${options.out})`);
   });
 
-function summary(result: GenerateResult, check: boolean): string {
+const here = (path: string) => relative(process.cwd(), path) || path;
+
+function summary(result: GenerateResult): string {
   const total = result.files.length;
-  if (check) return `zrpc: ${total} generated file${total === 1 ? '' : 's'} up to date`;
-  const written = result.changed.map((p) => `  wrote ${relative(process.cwd(), p)}`);
-  return [`zrpc: ${total} file${total === 1 ? '' : 's'} generated, ${result.changed.length} changed`, ...written].join('\n');
+  const written = result.files.filter((f) => f.changed).map((f) => `  wrote ${here(f.path)}`);
+  return [`zrpc: ${total} file${total === 1 ? '' : 's'} generated, ${written.length} changed`, ...written].join('\n');
 }
 
-function describeError(error: unknown): string {
-  if (error instanceof GeneratorError) return error.message;
-  return `zrpc: ${error instanceof Error ? error.message : String(error)}`;
+/** `--check`: each missing or stale output on its own line, and exit 1 if there is one. */
+function check(result: GenerateResult): void {
+  const outdated = result.files.filter((f) => f.status !== 'current');
+  if (outdated.length === 0) {
+    console.log(`zrpc: ${result.files.length} generated file${result.files.length === 1 ? '' : 's'} up to date`);
+    return;
+  }
+  const lines = outdated.map((f) => `  ${f.status.padEnd(7)} ${here(f.path)}  (from ${here(f.source)})`);
+  console.error(`zrpc: generated files out of date; run zrpc generate without --check:\n${lines.join('\n')}`);
+  process.exitCode = 1;
+}
+
+function watch(options: GenerateOptions, expanded: boolean): void {
+  // Folders and globs are expanded once, at start.
+  const note = expanded ? '; a new input file needs a restart' : '';
+  let watched = '';
+  watchAndGenerate(options, (outcome, watching) => {
+    if (outcome instanceof Error) describeError(outcome);
+    else {
+      printWarnings(outcome.warnings);
+      console.log(summary(outcome));
+    }
+    const list = watching.map(here).join(', ');
+    if (list !== watched) console.log(`zrpc: watching ${watching.length} file${watching.length === 1 ? '' : 's'} (the inputs and what they import): ${list}${note}`);
+    watched = list;
+  });
+  process.on('SIGINT', () => process.exit(0));
+}
+
+function printWarnings(warnings: readonly Diagnostic[]): void {
+  for (const w of warnings) console.error(formatDiagnostic(w));
+}
+
+function describeError(error: unknown): void {
+  if (error instanceof GeneratorError) {
+    for (const d of error.diagnostics) console.error(formatDiagnostic(d));
+    const errors = error.diagnostics.filter((d) => d.category === 'error').length;
+    console.error(`zrpc: ${errors} error${errors === 1 ? '' : 's'}; nothing written`);
+  } else {
+    console.error(`zrpc: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function fail(error: unknown): void {
+  describeError(error);
+  process.exitCode = 1;
 }
 
 try {
   await program.parseAsync();
 } catch (error) {
-  console.error(`zrpc: ${(error as Error).message}`);
-  process.exitCode = 1;
+  fail(error);
 }

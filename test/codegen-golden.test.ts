@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ts from 'typescript';
-import { generate, watchAndGenerate, type GenerateResult } from 'zrpc/codegen';
+import { generate, watchAndGenerate, type GenerateResult } from '../src/codegen/index.js';
 import { repoRoot, waitFor } from './helpers.js';
 
 const inputs = ['test/golden/inputs/kitchen.ts', 'test/golden/inputs/common.ts', 'test/golden/inputs/point.ts'];
@@ -75,7 +75,7 @@ describe('generator output', () => {
       await waitFor(() => results.length === 1, 10_000, 'the first run');
       await writeFile(input, '/** @rpc */\nexport interface Api { one(): string; two(n: (x: number) => void): void }\n');
       await waitFor(() => results.some((r) => r instanceof Error), 10_000, 'the error run');
-      assert.match(String(results.find((r) => r instanceof Error)), /api\.ts:2:43 – parameter "n" of Api\.two has a function type/);
+      assert.match(String(results.find((r) => r instanceof Error)), /api\.ts\(2,43\): error ZRPC2007: parameter "n" of Api\.two has a function type/);
       await writeFile(input, '/** @rpc */\nexport interface Api { one(): string; two(n: number): void }\n');
       await waitFor(() => results.filter((r) => !(r instanceof Error)).length === 2, 10_000, 'the fixed run');
       assert.match(await readFile(join(dir, 'out/api.ts'), 'utf8'), /two\(n: number, options\?: CallOptions\): Promise<void>/);

@@ -5,11 +5,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Dealer, Publisher, Push } from 'zeromq';
 import { Packer, connectPipeline, connectPubSub, connectRpc, method, servePipeline, servePubSub, serveRpc } from 'zrpc';
 import { encodeRequestHeader } from '../src/runtime/header.js';
-import { endpoint, recordingLogger, sharedDir, unhex, waitFor } from './helpers.js';
+import { endpoint, recordingLogger, vectorsFile, unhex, waitFor } from './helpers.js';
 
 const seed = Number(process.env.ZRPC_FUZZ_SEED ?? 20261124);
 const perServer = Number(process.env.ZRPC_FUZZ_MESSAGES ?? 20_000);
@@ -25,7 +24,7 @@ function prng(state: number) {
 }
 
 const packer = new Packer();
-const vectors = JSON.parse(readFileSync(join(sharedDir, 'vectors/aiozmq-wire.json'), 'utf8')) as { values: Record<string, { msgpack: string }> };
+const vectors = JSON.parse(readFileSync(vectorsFile, 'utf8')) as { values: Record<string, { msgpack: string }> };
 const samples: Buffer[] = Object.values(vectors.values).map((v) => unhex(v.msgpack));
 
 /** Hostile shapes that random bytes rarely hit on their own. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { CallAbortedError, ParameterError, PyDate, PyTimedelta, ReturnValueError, RpcTimeoutError } from 'zrpc';
-import { generate } from 'zrpc/codegen';
+import { generate } from '../src/codegen/index.js';
 import { OutOfStock, connectShop, serveShop, type OrderLine, type ShopHandler } from '../samples/generated/shop.js';
 import { connectThumbnails, serveThumbnails, type ResizeJob } from '../samples/generated/jobs.js';
 import { connectPrices, servePrices, type Tick } from '../samples/generated/feed.js';
@@ -68,6 +68,8 @@ describe('generated request/reply (shop)', () => {
     const badLine = { sku: 'nope', qty: 1 };
     await assert.rejects(shop.order([badLine]), (e: unknown) => e instanceof ParameterError && /order: parameter "lines" at \/0\/sku: must match pattern/.test(e.message));
     await assert.rejects(shop.order([{ sku: 'APL-1', qty: 1.5 }]), /parameter "lines" at \/0\/qty: must be integer/);
+    // Several tags on one line all apply (`/** @integer @minimum 1 */ qty`).
+    await assert.rejects(shop.order([{ sku: 'APL-1', qty: 0 }]), /parameter "lines" at \/0\/qty: must be >= 1 \(got 0\)/);
     await assert.rejects(shop.order([{ sku: 'APL-1', qty: 1 }], 'GBP' as 'EUR'), /parameter "currency"/);
     assert.deepEqual(calls, [], 'no invalid call reached the implementation');
     await assert.rejects(shop.stock('bad'), (e: unknown) => e instanceof ReturnValueError && /stock: return value must be number \(got "lots"\)/.test(e.message));
@@ -165,7 +167,7 @@ describe('generated kitchen module (golden input, compiled here)', () => {
 
   it('round-trips every mapped type through a generated server and client', async () => {
     const everything = {
-      n: 1.5, percent: 50, code: 'abc', slug: 'abc', flag: true, nothing: null, maybe: 2, orUndefined: 'x',
+      n: 1.5, percent: 50, code: 'abc', count: 1, slug: 'abc', flag: true, nothing: null, maybe: 2, orUndefined: 'x',
       literal: 'on', color: 'red', level: 2, list: [1, 2], frozen: ['a'], pair: [1, 'a'], optionalTail: [1],
       restTail: ['a', 1, 2], inline: { x: 1 }, byKey: { a: true }, both: { a: 1, b: 'b' },
       when: new Date(Date.UTC(2024, 1, 3, 4, 5, 6, 7)), bytes: new Uint8Array([1, 2, 255]), big: 2n ** 60n, anything: { deep: [null] },
@@ -215,7 +217,7 @@ describe('generated kitchen module (golden input, compiled here)', () => {
     await using server = await kitchen.serveKitchen(impl, { bind: endpoint() });
     await using client = await kitchen.connectKitchen({ connect: server.transport.bindings[0], timeout: 3000 });
     const value = {
-      n: 1, percent: 1, code: 'abc', slug: 'abc', flag: true, nothing: null, orUndefined: 'x', literal: 'on', color: 'red', level: 2,
+      n: 1, percent: 1, code: 'abc', count: 1, slug: 'abc', flag: true, nothing: null, orUndefined: 'x', literal: 'on', color: 'red', level: 2,
       list: [], frozen: [], pair: [1, 'a'], optionalTail: [1], restTail: ['a'], inline: { x: 1 }, byKey: {}, both: { a: 1, b: 'b' },
       when: new Date(0), bytes: new Uint8Array(), big: 5n, anything: null, day: new PyDate(2024, 1, 1), span: new PyTimedelta(0, 0, 0),
       id: 'i', money: { amount: 10n, currency: 'EUR' }, page: { items: [] }, fixed: 7,

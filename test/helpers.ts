@@ -35,7 +35,8 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
 }
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const sharedDir = resolve(repoRoot, '../shared');
+/** Frames and values recorded from the real aiozmq 1.0 (see test/fixtures/vectors). */
+export const vectorsFile = resolve(repoRoot, 'test/fixtures/vectors/aiozmq-wire.json');
 
 export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');

@@ -1,11 +1,10 @@
 /**
- * Every record in ../shared/vectors/aiozmq-wire.json, recorded from the real aiozmq,
+ * Every record in test/fixtures/vectors/aiozmq-wire.json, recorded from the real aiozmq,
  * checked in both directions: our decoder reads those bytes, our encoder writes them.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ErrorTranslator, NotFoundError, ParameterError, PyDate, PyDateTime, PyTime, PyTimedelta, PyTimezone, builtins, toWireError } from 'zrpc';
 import {
   decodeReplyHeader,
@@ -14,7 +13,7 @@ import {
   encodeRequestHeader,
 } from '../src/runtime/header.js';
 import { createPacker } from '../src/runtime/translators.js';
-import { hex, sharedDir, unhex } from './helpers.js';
+import { hex, vectorsFile, unhex } from './helpers.js';
 
 interface Vectors {
   values: Record<string, { python: string; msgpack: string }>;
@@ -24,7 +23,7 @@ interface Vectors {
   [reply: `rpc_reply_${string}`]: { request: string[]; reply: string[]; reply_fields: { req_id: number; is_error: boolean }; body: string };
 }
 
-const vectors = JSON.parse(readFileSync(join(sharedDir, 'vectors/aiozmq-wire.json'), 'utf8')) as Vectors;
+const vectors = JSON.parse(readFileSync(vectorsFile, 'utf8')) as Vectors;
 const packer = createPacker(undefined);
 
 /** The JavaScript value each plain (non-ext) Python value decodes to. */
@@ -57,7 +56,7 @@ it('every recorded value has an expected JavaScript form', () => {
   assert.deepEqual(Object.keys(vectors.values).filter((k) => !(k in expected)), []);
 });
 
-describe('shared wire vectors', () => {
+describe('recorded wire vectors', () => {
   for (const [name, record] of Object.entries(vectors.values)) {
     it(`value ${name}: ${record.python}`, () => {
       const bytes = unhex(record.msgpack);

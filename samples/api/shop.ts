@@ -10,11 +10,7 @@ export interface OrderLine {
    * @pattern ^[A-Z]{3}-\d+$
    */
   sku: string;
-  /**
-   * How many.
-   * @integer
-   * @minimum 1
-   */
+  /** How many. @integer @minimum 1 */
   qty: number;
 }
 

@@ -256,3 +256,34 @@ export function orderDeclarations(declarations: readonly Declaration[]): Declara
 export function schemaName(name: string): string {
   return `${name}Schema`;
 }
+
+// ── Doc comments ───────────────────────────────────────────────────────────────────
+
+const keywordOrder: Array<keyof Constraints> = [
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'format',
+  'minItems',
+  'maxItems',
+];
+
+/**
+ * The constraint tags a type carries (`@integer`, `@minimum 1`), for the generated doc
+ * comments: an editor's hover then shows what the validator will check.
+ */
+export function constraintTagsOf(node: TypeNode): string[] {
+  if (node.kind === 'union') return node.members.flatMap(constraintTagsOf);
+  if (node.kind !== 'number' && node.kind !== 'string' && node.kind !== 'array') return [];
+  const tags = node.kind === 'number' && node.integer ? ['@integer'] : [];
+  for (const key of keywordOrder) {
+    const value = node.constraints[key];
+    if (value !== undefined) tags.push(`@${key} ${value}`);
+  }
+  return tags;
+}

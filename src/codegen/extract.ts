@@ -4,7 +4,9 @@
  * namespace (`billing.refund` on the wire).
  */
 import { Node, type InterfaceDeclaration, type SourceFile, type Type } from 'ts-morph';
-import { diagnosticAt } from './diagnostics.js';
+import { Code, diagnosticAt, diagnosticAtPos } from './diagnostics.js';
+import { shadows } from './names.js';
+import { checkTags, tagsOf } from './tags.js';
 import type { MethodModel, NamespaceModel, ParamModel, Pattern, ServiceModel, ThrowsModel, TypeNode } from './model.js';
 import { declaredType, docOf, withoutUndefined, type TypeMapper } from './type-mapper.js';
 
@@ -12,31 +14,46 @@ const patterns: Record<string, Pattern> = { rpc: 'rpc', pipeline: 'pipeline', pu
 
 /** The pattern tag on an interface, or undefined if it is not a service. */
 function patternOf(declaration: InterfaceDeclaration, mapper: TypeMapper): Pattern | undefined {
-  const tags = declaration.getJsDocs().flatMap((d) => d.getTags()).map((t) => t.getTagName()).filter((n) => n in patterns);
+  const tags = tagsOf(declaration).map((t) => t.name).filter((n) => n in patterns);
   if (tags.length > 1) {
-    mapper.diagnostics.push(diagnosticAt(declaration, `service ${declaration.getName()} has ${tags.map((t) => `@${t}`).join(' and ')}; choose one pattern`));
+    mapper.diagnostics.push(diagnosticAt(declaration, Code.TwoPatterns, `service ${declaration.getName()} has ${tags.map((t) => `@${t}`).join(' and ')}; choose one pattern`));
   }
   return tags[0] ? patterns[tags[0]] : undefined;
 }
 
-export function extractServices(file: SourceFile, mapper: TypeMapper): ServiceModel[] {
-  const services: ServiceModel[] = [];
+export interface Extracted {
+  services: ServiceModel[];
+  /** Exported interfaces with methods and no service tag: services, unless another service uses them as a namespace. */
+  untagged: InterfaceDeclaration[];
+  /** Declarations of the interfaces the services use as namespaces. */
+  namespaces: Set<Node>;
+}
+
+export function extractServices(file: SourceFile, mapper: TypeMapper): Extracted {
+  const found: Extracted = { services: [], untagged: [], namespaces: new Set() };
   for (const declaration of file.getInterfaces()) {
     const pattern = patternOf(declaration, mapper);
-    if (!pattern) continue;
+    if (!pattern) {
+      if (declaration.isExported() && declaration.getType().getProperties().some((p) => p.getTypeAtLocation(declaration).getCallSignatures().length > 0)) {
+        checkTags(declaration, 'interface', mapper.diagnostics);
+        found.untagged.push(declaration);
+      }
+      continue;
+    }
+    checkTags(declaration, 'service', mapper.diagnostics);
     const name = declaration.getName();
     if (!declaration.isExported()) {
-      mapper.diagnostics.push(diagnosticAt(declaration, `service ${name} is tagged @${pattern} but not exported; export it`));
+      mapper.diagnostics.push(diagnosticAt(declaration, Code.ServiceNotExported, `service ${name} is tagged @${pattern} but not exported; export it`));
       continue;
     }
     if (declaration.getTypeParameters().length > 0) {
-      mapper.diagnostics.push(diagnosticAt(declaration, `service ${name} is generic; a service interface cannot have type parameters`));
+      mapper.diagnostics.push(diagnosticAt(declaration, Code.GenericService, `service ${name} is generic; a service interface cannot have type parameters`));
       continue;
     }
-    const root = new ServiceReader(name, pattern, mapper).namespace(declaration.getType(), [], declaration, new Set());
-    services.push({ name, pattern, doc: docOf(declaration), root });
+    const root = new ServiceReader(name, pattern, mapper, found.namespaces).namespace(declaration.getType(), [], declaration, new Set());
+    found.services.push({ name, pattern, doc: docOf(declaration), root });
   }
-  return services;
+  return found;
 }
 
 class ServiceReader {
@@ -44,6 +61,7 @@ class ServiceReader {
     private readonly service: string,
     private readonly pattern: Pattern,
     private readonly mapper: TypeMapper,
+    private readonly namespaces: Set<Node>,
   ) {}
 
   /** Names the generated client classes use for themselves. */
@@ -62,11 +80,11 @@ class ServiceReader {
       const label = [this.service, ...path, name].join('.');
       const memberType = member.getTypeAtLocation(at);
       if (!/^[A-Za-z_$][\w$]*$/.test(name)) {
-        this.mapper.diagnostics.push(diagnosticAt(declaration, `${label}: "${name}" is not an identifier; remote names are identifiers (Python calls them as attributes)`));
+        this.mapper.diagnostics.push(diagnosticAt(declaration, Code.NotAnIdentifier, `${label}: "${name}" is not an identifier; remote names are identifiers (Python calls them as attributes)`));
         continue;
       }
       if (this.#reserved(path).has(name)) {
-        this.mapper.diagnostics.push(diagnosticAt(declaration, `${label}: "${name}" is taken by the generated client (${[...this.#reserved(path)].join(', ')}); rename it or move it into a namespace`));
+        this.mapper.diagnostics.push(diagnosticAt(declaration, Code.ReservedMember, `${label}: "${name}" is taken by the generated client (${[...this.#reserved(path)].join(', ')}); rename it or move it into a namespace`));
         continue;
       }
       if (memberType.getCallSignatures().length > 0) {
@@ -74,15 +92,22 @@ class ServiceReader {
         if (method) model.methods.push(method);
       } else if (memberType.isInterface() || (memberType.isObject() && memberType.getProperties().length > 0 && !memberType.isArray())) {
         if (seen.has(memberType.compilerType)) {
-          this.mapper.diagnostics.push(diagnosticAt(declaration, `namespace ${label} contains itself; namespaces must form a tree`));
+          this.mapper.diagnostics.push(diagnosticAt(declaration, Code.NamespaceCycle, `namespace ${label} contains itself; namespaces must form a tree`));
           continue;
+        }
+        checkTags(declaration, 'namespace', this.mapper.diagnostics);
+        for (const d of memberType.getSymbol()?.getDeclarations() ?? []) {
+          if (Node.isInterfaceDeclaration(d) && !this.namespaces.has(d)) {
+            this.namespaces.add(d);
+            checkTags(d, 'namespace', this.mapper.diagnostics);
+          }
         }
         const child = this.namespace(memberType, [...path, name], declaration, new Set(seen));
         child.doc = docOf(declaration);
         model.namespaces.push({ name, doc: child.doc, namespace: child });
       } else {
         this.mapper.diagnostics.push(
-          diagnosticAt(declaration, `${label} is neither a method nor a namespace; a service holds methods, and properties whose type is an interface of methods`),
+          diagnosticAt(declaration, Code.NotMethodOrNamespace, `${label} is neither a method nor a namespace; a service holds methods, and properties whose type is an interface of methods`),
         );
       }
     }
@@ -92,12 +117,13 @@ class ServiceReader {
   method(type: Type, path: string[], declaration: Node, label: string): MethodModel | undefined {
     const signatures = type.getCallSignatures();
     if (signatures.length > 1) {
-      this.mapper.diagnostics.push(diagnosticAt(declaration, `method ${label} is overloaded; a remote method has one signature: give each variant its own name`));
+      this.mapper.diagnostics.push(diagnosticAt(declaration, Code.Overloaded, `method ${label} is overloaded; a remote method has one signature: give each variant its own name`));
       return undefined;
     }
     const signature = signatures[0]!;
+    checkTags(declaration, 'method', this.mapper.diagnostics);
     if (signature.getTypeParameters().length > 0) {
-      this.mapper.diagnostics.push(diagnosticAt(declaration, `method ${label} is generic; remote methods need concrete types`));
+      this.mapper.diagnostics.push(diagnosticAt(declaration, Code.GenericMethod, `method ${label} is generic; remote methods need concrete types`));
       return undefined;
     }
     const params: ParamModel[] = [];
@@ -107,19 +133,19 @@ class ServiceReader {
       const name = parameter.getName();
       if (!Node.isParameterDeclaration(node)) continue;
       if (!Node.isIdentifier(node.getNameNode())) {
-        this.mapper.diagnostics.push(diagnosticAt(node, `a parameter of ${label} is destructured; give it a name, since callers may pass it by name`));
+        this.mapper.diagnostics.push(diagnosticAt(node, Code.DestructuredParameter, `a parameter of ${label} is destructured; give it a name, since callers may pass it by name`));
         continue;
       }
       const site = { node, what: `parameter "${name}" of ${label}` };
       const optional = node.isOptional() && !node.isRestParameter();
-      let paramType = this.mapper.mapWithConstraints(declaredType(node) ?? parameter.getTypeAtLocation(node), site, node);
+      let paramType = this.mapper.mapWithConstraints(declaredType(node) ?? parameter.getTypeAtLocation(node), site, node, 'parameter');
       if (optional) paramType = withoutUndefined(paramType);
       if (node.isRestParameter()) {
-        const element = paramType.kind === 'array' ? paramType.element : this.mapper.error(site, 'is a rest parameter that is not an array');
+        const element = paramType.kind === 'array' ? paramType.element : this.mapper.error(site, Code.RestNotArray, 'is a rest parameter that is not an array');
         rest = { name, type: element, optional: true, doc: paramDoc(declaration, name) };
       } else {
         if (!optional && params.some((p) => p.optional)) {
-          this.mapper.diagnostics.push(diagnosticAt(node, `${site.what} is required but follows an optional one`));
+          this.mapper.diagnostics.push(diagnosticAt(node, Code.RequiredAfterOptional, `${site.what} is required but follows an optional one`));
         }
         params.push({ name, type: paramType, optional, doc: paramDoc(declaration, name) });
       }
@@ -132,8 +158,32 @@ class ServiceReader {
       params,
       rest,
       returns,
-      throws: throwsOf(declaration),
+      throws: this.throwsOf(declaration),
     };
+  }
+
+  /** Error classes from `@throws {Name} when ...` tags, with their text. */
+  throwsOf(declaration: Node): ThrowsModel[] {
+    const found: ThrowsModel[] = [];
+    for (const tag of tagsOf(declaration)) {
+      if (tag.name !== 'throws') continue;
+      const match = /^\{\s*([A-Za-z_$][\w$]*)\s*\}\s*([\s\S]*)$/.exec(tag.value);
+      if (!match) {
+        const given = tag.value.split(/\s/)[0] ?? '';
+        const example = /^[A-Za-z_$][\w$]*$/.test(given) ? given : 'OutOfStock';
+        const message = `@throws needs the error class in braces, as in @throws {${example}} when …; got "@throws ${tag.value.split('\n')[0]}"`;
+        this.mapper.diagnostics.push(diagnosticAtPos(declaration.getSourceFile(), tag.pos, Code.BadThrows, message));
+        continue;
+      }
+      const taken = shadows(match[1]!);
+      if (taken) {
+        const message = `@throws {${match[1]}}: the generated error class would shadow ${taken}; give the error its own name (e.g. ${this.service}${match[1]})`;
+        this.mapper.diagnostics.push(diagnosticAtPos(declaration.getSourceFile(), tag.pos, Code.ShadowsGlobal, message));
+        continue;
+      }
+      found.push({ name: match[1]!, text: match[2]!.replace(/\s*\n\s*/g, ' ').trim() || undefined });
+    }
+    return found;
   }
 
   returnType(type: Type, declaration: Node, label: string): TypeNode {
@@ -142,7 +192,7 @@ class ServiceReader {
     if (type.getSymbol()?.getName() === 'Promise' && type.getTypeArguments().length === 1) inner = type.getTypeArguments()[0]!;
     const node = this.mapper.map(inner, site);
     if (this.pattern !== 'rpc' && node.kind !== 'void' && node.kind !== 'undefined') {
-      this.mapper.error(site, `is "${inner.getText()}", but ${this.pattern} methods send nothing back: declare void`);
+      this.mapper.error(site, Code.OneWayReturnsValue, `is "${inner.getText()}", but ${this.pattern} methods send nothing back: declare void`);
     }
     return node;
   }
@@ -158,16 +208,4 @@ function paramDoc(declaration: Node, name: string): string | undefined {
     }
   }
   return undefined;
-}
-
-/** Error classes from `@throws {Name} when ...` tags, with their text. */
-function throwsOf(declaration: Node): ThrowsModel[] {
-  if (!Node.isJSDocable(declaration)) return [];
-  const found: ThrowsModel[] = [];
-  for (const tag of declaration.getJsDocs().at(-1)?.getTags() ?? []) {
-    if (tag.getTagName() !== 'throws') continue;
-    const match = /^\s*\{\s*([A-Za-z_$][\w$]*)\s*\}\s*([\s\S]*)$/.exec(tag.getText().replace(/^@throws/, '').replace(/\s*\*?\s*$/, ''));
-    if (match) found.push({ name: match[1]!, text: match[2]!.replace(/\s*\n\s*\*?\s*/g, ' ').trim() || undefined });
-  }
-  return found;
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Mustache from 'mustache';
-import { childrenOf, orderDeclarations, propertyKey, quote, schemaName, schemaOf, tsType } from './emit-types.js';
+import { childrenOf, constraintTagsOf, orderDeclarations, propertyKey, quote, schemaName, schemaOf, tsType } from './emit-types.js';
 import { allMethods, type Declaration, type MethodModel, type ModuleModel, type NamespaceModel, type ParamModel, type ServiceModel, type TypeNode } from './model.js';
 
 const templateDir = new URL('../../../templates/', import.meta.url);
@@ -77,7 +77,7 @@ function declarationView(d: Declaration) {
       isInterface: true,
       isAlias: false,
       properties: d.type.properties.map((p) => ({
-        docBlock: docBlock(p.doc),
+        docBlock: docBlock([p.doc, ...constraintTagsOf(p.type)].filter(Boolean).join('\n') || undefined),
         signature: `${p.readonly ? 'readonly ' : ''}${propertyKey(p.name)}${p.optional ? '?' : ''}: ${tsType(p.type)}`,
       })),
     };
@@ -141,6 +141,13 @@ function defaultClientDoc(service: ServiceModel): string {
   return service.doc ?? `A typed client that ${what} ${service.name}.`;
 }
 
+/** `@param qty how many (@integer @minimum 1)`, or nothing when there is nothing to say. */
+function paramTag(p: ParamModel): string | undefined {
+  const tags = constraintTagsOf(p.type);
+  const text = [p.doc, tags.length > 0 ? `(${tags.join(' ')})` : undefined].filter(Boolean).join(' ');
+  return text ? `@param ${p.name} ${text}` : undefined;
+}
+
 function methodView(method: MethodModel, service: ServiceModel) {
   const params = method.params.map((p) => `${p.name}${p.optional ? '?' : ''}: ${tsType(p.type)}`);
   const handlerParams = method.params.map((p) => `${p.name}: ${tsType(p.type)}${p.optional ? ' | undefined' : ''}`);
@@ -150,7 +157,7 @@ function methodView(method: MethodModel, service: ServiceModel) {
   const returns = service.pattern === 'rpc' ? tsType(method.returns) : 'void';
   const throws = method.throws.map((t) => `@throws {${t.name}}${t.text ? ` ${t.text}` : ''}`);
   if (throws.length > 0) throws.push('@throws {RpcError} when the call itself fails: timeout, transport, arguments');
-  const doc = [method.doc, ...method.params.filter((p) => p.doc).map((p) => `@param ${p.name} ${p.doc}`), ...throws].filter(Boolean).join('\n');
+  const doc = [method.doc, ...method.params.map(paramTag).filter(Boolean), ...throws].filter(Boolean).join('\n');
   return {
     name: method.name,
     wireLiteral: quote(method.wireName),

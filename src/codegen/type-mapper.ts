@@ -5,7 +5,9 @@
  */
 import { Node, ts, type ClassDeclaration, type Symbol as MorphSymbol, type Type } from 'ts-morph';
 import { constraintsOf, applyConstraints } from './constraints.js';
-import { diagnosticAt, type Diagnostic } from './diagnostics.js';
+import { Code, diagnosticAt, type Diagnostic } from './diagnostics.js';
+import { shadows } from './names.js';
+import { checkTags } from './tags.js';
 import type { Declaration, PropertyNode, RuntimeClass, TupleElement, TypeNode } from './model.js';
 
 const runtimeClasses = new Set<RuntimeClass>(['PyDate', 'PyTime', 'PyTimedelta', 'PyTimezone', 'PyDateTime']);
@@ -26,26 +28,26 @@ export class TypeMapper {
 
   constructor(private readonly isUserFile: (path: string) => boolean) {}
 
-  error(site: Site, message: string): TypeNode {
-    this.diagnostics.push(diagnosticAt(site.node, `${site.what} ${message}`));
+  error(site: Site, code: number, message: string): TypeNode {
+    this.diagnostics.push(diagnosticAt(site.node, code, `${site.what} ${message}`));
     return { kind: 'unknown' };
   }
 
   /** Maps a property's or parameter's type, with the JSDoc constraints written on it. */
-  mapWithConstraints(type: Type, site: Site, docNode: Node | undefined): TypeNode {
+  mapWithConstraints(type: Type, site: Site, docNode: Node | undefined, place: 'parameter' | 'property'): TypeNode {
     const node = this.map(type, site);
-    const constraints = docNode ? constraintsOf(docNode, site, this.diagnostics) : undefined;
+    const constraints = docNode ? constraintsOf(docNode, place, site, this.diagnostics) : undefined;
     if (!constraints || (constraints.integer === undefined && Object.keys(constraints.keywords).length === 0)) return node;
     return applyConstraints(node, constraints, site, this.diagnostics);
   }
 
   map(type: Type, site: Site): TypeNode {
     const text = () => type.getText(site.node, ts.TypeFormatFlags.NoTruncation);
-    if (type.isAny()) return this.error(site, `has type any; any cannot be checked on the wire: use unknown, or a precise type`);
+    if (type.isAny()) return this.error(site, Code.AnyType, `has type any; any cannot be checked on the wire: use unknown, or a precise type`);
     if (type.isUnknown()) return { kind: 'unknown' };
-    if (type.isNever()) return this.error(site, `has type never, which no value has`);
+    if (type.isNever()) return this.error(site, Code.NeverType, `has type never, which no value has`);
     if (type.isTypeParameter()) {
-      return this.error(site, `has the generic type "${text()}"; a type parameter cannot be checked on the wire: use a concrete type`);
+      return this.error(site, Code.TypeParameter, `has the generic type "${text()}"; a type parameter cannot be checked on the wire: use a concrete type`);
     }
 
     if (type.isEnum() || type.isEnumLiteral()) return this.#enum(type);
@@ -64,12 +66,12 @@ export class TypeMapper {
     if (type.isUndefined()) return { kind: 'undefined' };
     if (type.isVoid()) return { kind: 'void' };
     if (flags & ts.TypeFlags.BigInt) return { kind: 'bigint' };
-    if (flags & ts.TypeFlags.BigIntLiteral) return this.error(site, `has the bigint literal type ${text()}; use bigint`);
+    if (flags & ts.TypeFlags.BigIntLiteral) return this.error(site, Code.BigIntLiteral, `has the bigint literal type ${text()}; use bigint`);
     if (type.isStringLiteral() || type.isNumberLiteral()) return { kind: 'literal', value: type.getLiteralValue() as string | number };
     if (type.isBooleanLiteral()) return { kind: 'literal', value: text() === 'true' };
     if (type.isEnum() || type.isEnumLiteral()) return this.#enum(type);
     if (flags & (ts.TypeFlags.ESSymbol | ts.TypeFlags.UniqueESSymbol)) {
-      return this.error(site, `has the symbol type "${text()}"; symbols cannot cross the wire: use a string`);
+      return this.error(site, Code.SymbolType, `has the symbol type "${text()}"; symbols cannot cross the wire: use a string`);
     }
     if (type.isUnion()) return this.#union(type.getUnionTypes(), site);
     if (type.isIntersection()) return { kind: 'intersection', members: type.getIntersectionTypes().map((t) => this.map(t, site)) };
@@ -79,7 +81,7 @@ export class TypeMapper {
       return { kind: 'array', element: this.map(element, site), readonly: type.isReadonlyArray(), constraints: {} };
     }
     if (type.isObject()) return this.#object(type, site, viaAlias);
-    return this.error(site, `has the type "${text()}", which zrpc cannot send: use JSON-like data, Date, Uint8Array or bigint`);
+    return this.error(site, Code.UnsupportedType, `has the type "${text()}", which zrpc cannot send: use JSON-like data, Date, Uint8Array or bigint`);
   }
 
   /** A type alias declared in the user's files, not generic: referenced by its name. */
@@ -97,6 +99,14 @@ export class TypeMapper {
     name = this.#uniqueName(symbol.getName());
     this.#names.set(key, name);
     const declaration = symbol.getDeclarations()[0];
+    if (declaration) {
+      checkTags(declaration, 'type', this.diagnostics);
+      const taken = shadows(symbol.getName());
+      if (taken) {
+        const message = `type ${symbol.getName()} would shadow ${taken} in the generated module; rename it (for example ${symbol.getName()}Data)`;
+        this.diagnostics.push(diagnosticAt(declaration, Code.ShadowsGlobal, message));
+      }
+    }
     const doc = declaration ? docOf(declaration) : undefined;
     // Registered before the body is mapped, so a recursive reference finds it.
     const entry: Declaration = { name, type: { kind: 'unknown' }, doc, form: 'alias' };
@@ -174,18 +184,18 @@ export class TypeMapper {
       if (known) return known;
     }
     if (type.getCallSignatures().length > 0 || type.getConstructSignatures().length > 0) {
-      return this.error(site, `has a function type "${text()}"; functions cannot cross the wire: pass data, or split the method`);
+      return this.error(site, Code.FunctionType, `has a function type "${text()}"; functions cannot cross the wire: pass data, or split the method`);
     }
     const classDeclaration = symbol?.getDeclarations().find(Node.isClassDeclaration);
     if (classDeclaration) return this.#translatedClass(classDeclaration, text(), site);
-    if (fromLib) return this.error(site, `has the type "${text()}", which zrpc cannot send: use JSON-like data, Date, Uint8Array or bigint`);
+    if (fromLib) return this.error(site, Code.UnsupportedType, `has the type "${text()}", which zrpc cannot send: use JSON-like data, Date, Uint8Array or bigint`);
 
     const isNamedInterface = !viaAlias && type.isInterface() && symbol && (type.getTargetType() === undefined || type.getTargetType() === type);
     if (isNamedInterface) return this.#reference(symbol, () => this.#members(type, site));
 
     // Anonymous object types and generic instantiations are written out where used.
     if (this.#inlining.has(type.compilerType)) {
-      return this.error(site, `has the recursive generic type "${text()}"; declare a non-generic interface for it`);
+      return this.error(site, Code.RecursiveGeneric, `has the recursive generic type "${text()}"; declare a non-generic interface for it`);
     }
     this.#inlining.add(type.compilerType);
     try {
@@ -203,19 +213,19 @@ export class TypeMapper {
     const name = declaration.getName();
     const tag = declaration.getJsDocs().at(-1)?.getTags().find((t) => t.getTagName() === 'translator');
     const howTo = 'mark the class /** @translator <code 0..122> */ with static pack(value): Uint8Array and unpack(data: Uint8Array) methods, or declare an interface for its data';
-    if (!tag || !name) return this.error(site, `has the class type "${text}"; class instances cannot cross the wire: ${howTo}`);
+    if (!tag || !name) return this.error(site, Code.ClassType, `has the class type "${text}"; class instances cannot cross the wire: ${howTo}`);
     const code = Number(tag.getCommentText()?.trim());
     if (!Number.isInteger(code) || code < 0 || code > 122) {
-      return this.error(site, `uses class ${name}, whose @translator code "${tag.getCommentText() ?? ''}" is not a whole number in 0..122 (123..127 are Python's date/time types)`);
+      return this.error(site, Code.TranslatorCode, `uses class ${name}, whose @translator code "${tag.getCommentText() ?? ''}" is not a whole number in 0..122 (123..127 are Python's date/time types)`);
     }
     const statics = new Set(declaration.getStaticMethods().map((m) => m.getName()));
-    if (!statics.has('pack') || !statics.has('unpack')) return this.error(site, `uses class ${name}, which has @translator but lacks static pack and unpack methods`);
-    if (!declaration.isExported()) return this.error(site, `uses class ${name}, which has @translator but is not exported`);
+    if (!statics.has('pack') || !statics.has('unpack')) return this.error(site, Code.TranslatorMethods, `uses class ${name}, which has @translator but lacks static pack and unpack methods`);
+    if (!declaration.isExported()) return this.error(site, Code.TranslatorNotExported, `uses class ${name}, which has @translator but is not exported`);
     const file = declaration.getSourceFile().getFilePath();
     const known = this.translators.get(name);
-    if (known && (known.file !== file || known.code !== code)) return this.error(site, `uses class ${name}, but another class of that name or code is a translator here too`);
+    if (known && (known.file !== file || known.code !== code)) return this.error(site, Code.TranslatorClash, `uses class ${name}, but another class of that name or code is a translator here too`);
     for (const [other, entry] of this.translators) {
-      if (other !== name && entry.code === code) return this.error(site, `uses class ${name} with @translator ${code}, which ${other} already has`);
+      if (other !== name && entry.code === code) return this.error(site, Code.TranslatorClash, `uses class ${name} with @translator ${code}, which ${other} already has`);
     }
     this.translators.set(name, { code, file });
     return { kind: 'class', name };
@@ -230,12 +240,12 @@ export class TypeMapper {
         return { kind: 'bytes' };
       case 'Map':
       case 'ReadonlyMap':
-        return this.error(site, `has the type "${type.getText()}"; declare Record<string, T> (a Python dict with other keys arrives as a Map through the dynamic API only)`);
+        return this.error(site, Code.MapType, `has the type "${type.getText()}"; declare Record<string, T> (a Python dict with other keys arrives as a Map through the dynamic API only)`);
       case 'Promise':
-        return this.error(site, `has a Promise type "${type.getText()}" where a value is expected: only a method's return type may be a Promise`);
+        return this.error(site, Code.PromiseValue, `has a Promise type "${type.getText()}" where a value is expected: only a method's return type may be a Promise`);
       case 'Set':
       case 'ReadonlySet':
-        return this.error(site, `has the type "${type.getText()}"; a Set cannot cross the wire: use an array`);
+        return this.error(site, Code.SetType, `has the type "${type.getText()}"; a Set cannot cross the wire: use an array`);
     }
     if (runtimeClasses.has(name as RuntimeClass)) return { kind: 'runtime', name: name as RuntimeClass };
     return undefined;
@@ -245,18 +255,18 @@ export class TypeMapper {
     const properties: PropertyNode[] = [];
     const indexType = type.getStringIndexType();
     if (type.getNumberIndexType() && !indexType) {
-      return this.error(site, `has a numeric index signature; msgpack maps from Python may have number keys, but declare Map<number, T> for that`);
+      return this.error(site, Code.NumericIndex, `has a numeric index signature; msgpack maps from Python may have number keys, but declare Map<number, T> for that`);
     }
     for (const property of type.getProperties()) {
       const declaration = property.getValueDeclaration() ?? property.getDeclarations()[0];
       const at = declaration ?? site.node;
       const propertySite = { node: at, what: `property "${property.getName()}" of ${site.what}` };
       if (declaration && (Node.isMethodSignature(declaration) || Node.isMethodDeclaration(declaration))) {
-        this.error(propertySite, `is a method; functions cannot cross the wire: pass data, or split the method`);
+        this.error(propertySite, Code.MethodInData, `is a method; functions cannot cross the wire: pass data, or split the method`);
         continue;
       }
       const optional = property.isOptional();
-      let propertyType = this.mapWithConstraints(declaredType(declaration) ?? property.getTypeAtLocation(site.node), propertySite, declaration);
+      let propertyType = this.mapWithConstraints(declaredType(declaration) ?? property.getTypeAtLocation(site.node), propertySite, declaration, 'property');
       if (optional) propertyType = withoutUndefined(propertyType);
       properties.push({
         name: property.getName(),
@@ -268,7 +278,7 @@ export class TypeMapper {
     }
     if (indexType) {
       if (properties.length > 0) {
-        return this.error(site, `mixes named properties with an index signature; use one or the other`);
+        return this.error(site, Code.MixedIndex, `mixes named properties with an index signature; use one or the other`);
       }
       return { kind: 'record', value: this.map(indexType, site) };
     }

@@ -3,15 +3,21 @@
  * changes. Errors are reported and watching goes on.
  */
 import { watch, type FSWatcher } from 'node:fs';
+import { resolve } from 'node:path';
 import { generate, type GenerateOptions, type GenerateResult } from './generate.js';
 
 export interface WatchHandle {
   close(): void;
 }
 
+/**
+ * Generates now and on every change. `report` gets each run's result or error, and the
+ * files now watched: the inputs and every file of the user's they import (only the
+ * inputs after a failed run).
+ */
 export function watchAndGenerate(
   options: GenerateOptions,
-  report: (result: GenerateResult | Error) => void,
+  report: (result: GenerateResult | Error, watching: readonly string[]) => void,
   debounceMs = 100,
 ): WatchHandle {
   let watchers: FSWatcher[] = [];
@@ -22,15 +28,17 @@ export function watchAndGenerate(
   const run = () => {
     running = running.then(async () => {
       if (closed) return;
-      let watched = [...options.inputs];
+      const cwd = options.cwd ?? process.cwd();
+      let watched = options.inputs.map((p) => resolve(cwd, p));
+      let outcome: GenerateResult | Error;
       try {
-        const result = await generate(options);
-        watched = result.read;
-        report(result);
+        outcome = await generate(options);
+        watched = outcome.read;
       } catch (error) {
-        report(error as Error);
+        outcome = error as Error;
       }
       rewatch(watched);
+      report(outcome, watched);
     });
   };
   const schedule = () => {

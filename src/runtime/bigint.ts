@@ -9,7 +9,8 @@
  * all, so calls without bigints pay nothing. Values are never changed in place: what
  * changes is copied, so a caller's own objects stay as they were.
  */
-import { Compile, type Validator } from 'typebox/compile';
+import type { Validator } from 'typebox/compile';
+import { compile } from './validation.js';
 import type { TSchema } from 'typebox';
 
 /** Returns the value with safe integers at bigint positions made bigints (a copy where anything changed). */
@@ -139,11 +140,11 @@ class Planner {
     const checks = new Map<Schema, Validator>();
     const check = (schema: Schema, value: unknown): boolean => {
       let validator = checks.get(schema);
-      if (!validator) checks.set(schema, (validator = Compile(defs as never, schema as never) as Validator));
+      if (!validator) checks.set(schema, (validator = compile(schema as never, defs as never)));
       return validator.Check(value);
     };
     return (value) => {
-      whole ??= Compile(defs as never, node as never) as Validator;
+      whole ??= compile(node as never, defs as never);
       if (whole.Check(value)) return value;
       for (const { coerce, schema } of candidates) {
         const next = coerce(value);

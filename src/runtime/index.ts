@@ -1,6 +1,6 @@
 /**
  * zrpc: typed remote procedure calls over ZeroMQ, speaking aiozmq.rpc's wire format.
- * This is the runtime; the code generator lives in `zrpc/codegen`.
+ * This is the runtime; the code generator is the zrpc-codegen package.
  */
 export { serveRpc, RpcServer, type RpcServerOptions } from './rpc-server.js';
 export { connectRpc, RpcClient, RpcCaller, DEFAULT_CALL_TIMEOUT, type RpcClientOptions, type CallOptions } from './rpc-client.js';

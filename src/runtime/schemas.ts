@@ -2,9 +2,16 @@
  * TypeBox schemas for values JSON Schema has no word for: `Date`, bytes, and instances
  * of the classes zrpc carries in ext types. The generated validators use these.
  */
-import Type, { type TSchema, type TUnsafe } from 'typebox';
+import { createRequire } from 'node:module';
+import type { TSchema, TUnsafe } from 'typebox';
+
+// Loaded on first use, like the compiler in binding.ts: importing zrpc stays cheap, and
+// the generated modules that call these import typebox themselves anyway.
+const require = createRequire(import.meta.url);
+let typebox: typeof import('typebox').Type | undefined;
 
 function instance<T>(check: (value: unknown) => boolean, message: string): TUnsafe<T> {
+  const Type = (typebox ??= (require('typebox') as typeof import('typebox')).Type);
   return Type.Refine(Type.Unsafe<T>({}), check, () => message) as unknown as TUnsafe<T>;
 }
 

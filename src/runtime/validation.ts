@@ -7,7 +7,8 @@
  * explanation therefore first narrows the value to the part that fails, with compiled
  * checks of sub-schemas (as fast as accepting it), and asks `Errors` about that part only.
  */
-import { Compile, type Validator } from 'typebox/compile';
+import { createRequire } from 'node:module';
+import type { Validator } from 'typebox/compile';
 import type { TSchema } from 'typebox';
 import { describeValue } from './describe.js';
 
@@ -16,10 +17,17 @@ type Defs = Record<string, TSchema>;
 
 const compiled = new WeakMap<TSchema, Validator>();
 
+// TypeBox's compiler costs more to load than the rest of zrpc, and many processes never
+// compile a schema (clients without checkArguments): it is loaded with the first schema,
+// synchronously (require of an ES module, Node 20.19+), so binding stays synchronous.
+const require = createRequire(import.meta.url);
+let Compile: typeof import('typebox/compile').Compile | undefined;
+
 /** A validator for `schema`, compiled once per schema object. */
 export function compile(schema: TSchema, defs?: Defs): Validator {
   let validator = compiled.get(schema);
   if (!validator) {
+    Compile ??= (require('typebox/compile') as typeof import('typebox/compile')).Compile;
     validator = defs ? Compile(defs, schema) : Compile(schema);
     compiled.set(schema, validator);
   }

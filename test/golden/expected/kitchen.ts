@@ -78,8 +78,24 @@ export const TreeNodeSchema = Type.Cyclic(treeNodeDefinitions, 'TreeNode');
 
 export interface Everything {
   n: number;
+  /**
+   * @integer
+   * @minimum 0
+   * @maximum 100
+   */
   percent: number;
+  /**
+   * @minLength 1
+   * @maxLength 8
+   */
   code: string;
+  /**
+   * How many, several tags on one line.
+   * @integer
+   * @minimum 1
+   */
+  count: number;
+  /** @pattern ^[a-z]+$ */
   slug: string;
   flag: boolean;
   nothing: null;
@@ -112,6 +128,7 @@ export const EverythingSchema = Type.Object({
   n: Type.Number(),
   percent: Type.Integer({ minimum: 0, maximum: 100 }),
   code: Type.String({ minLength: 1, maxLength: 8 }),
+  count: Type.Integer({ minimum: 1 }),
   slug: Type.String({ pattern: '^[a-z]+$' }),
   flag: Type.Boolean(),
   nothing: Type.Null(),
@@ -165,6 +182,7 @@ export interface Folder {
 export interface File {
   name: string;
   parent: Folder | null;
+  /** @format date-time */
   modified?: string;
 }
 
@@ -195,7 +213,10 @@ export class NotAllowed extends ServiceError {
 export interface KitchenHandler {
   /** Echoes everything back. */
   echo(value: Everything, ctx: CallContext): Everything | Promise<Everything>;
-  /** Adds, with constraints on a parameter. */
+  /**
+   * Adds, with constraints on a parameter.
+   * @param b (@minimum 0)
+   */
   add(a: number, b: number | undefined, ctx: CallContext): number | Promise<number>;
   tree(depth: number, ctx: CallContext): TreeNode | Promise<TreeNode>;
   list(folder: Folder, ...names: string[]): { items: File[]; next?: string } | Promise<{ items: File[]; next?: string }>;
@@ -308,7 +329,10 @@ export class KitchenClient extends TypedRpcClient {
     return this.caller.call('echo', [value], options, arguments.length - 2) as Promise<Everything>;
   }
 
-  /** Adds, with constraints on a parameter. */
+  /**
+   * Adds, with constraints on a parameter.
+   * @param b (@minimum 0)
+   */
   add(a: number, b?: number, options?: CallOptions): Promise<number> {
     return this.caller.call('add', [a, b], options, arguments.length - 3) as Promise<number>;
   }

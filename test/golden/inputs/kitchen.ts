@@ -46,6 +46,8 @@ export interface Everything {
   percent: number;
   /** @minLength 1 @maxLength 8 */
   code: string;
+  /** How many, several tags on one line. @integer @minimum 1 */
+  count: number;
   /** @pattern ^[a-z]+$ */
   slug: string;
   flag: boolean;
