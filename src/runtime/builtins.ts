@@ -11,6 +11,7 @@
  * Throwing one from a zrpc handler sends it under the same Python name.
  */
 import { GenericError, onJavaScriptClass, pythonStr, takesJavaScriptBuiltins } from './errors.js';
+import { describeArgs } from './describe.js';
 
 /** Base of the Python built-in exception classes below. */
 export class PythonBuiltinError extends GenericError {
@@ -32,7 +33,7 @@ export class PythonBuiltinError extends GenericError {
 }
 
 function reprOf(type: string, args: readonly unknown[]): string {
-  return `${type.slice('builtins.'.length)}(${args.map((a) => (typeof a === 'string' ? `'${a}'` : String(a))).join(', ')})`;
+  return `${type.slice('builtins.'.length)}${describeArgs(args)}`;
 }
 
 type ErrorBase = new (...args: any[]) => Error;
