@@ -9,7 +9,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { generate, watchAndGenerate, type GenerateResult } from '../src/codegen/index.js';
-import { repoRoot, waitFor } from './helpers.js';
+import { repoRoot, waitFor } from './support/helpers.js';
 
 const inputs = ['test/golden/inputs/kitchen.ts', 'test/golden/inputs/common.ts', 'test/golden/inputs/point.ts'];
 const outDir = join(repoRoot, 'dist/golden-out');

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { repoRoot } from './helpers.js';
+import { repoRoot } from './support/helpers.js';
 
 const allowed = new Set(['zeromq', '@msgpack/msgpack', 'typebox', 'typebox/compile']);
 

@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import type { Packed, packAll as PackAll } from '../scripts/pack.mjs';
-import { repoRoot } from './helpers.js';
+import { repoRoot } from './support/helpers.js';
 
 const run = promisify(execFile);
 const generatorOnly = ['ts-morph', '@ts-morph/common', 'typescript', 'commander', 'mustache'];

@@ -19,8 +19,8 @@ import {
   type TranslationTable,
 } from 'zrpc';
 import { LineProcess } from '../bench/line-process.js';
-import { endpoint, repoRoot } from './helpers.js';
-import { PYTHON } from './python-peer.js';
+import { endpoint, repoRoot } from './support/helpers.js';
+import { PYTHON } from './support/python-peer.js';
 
 const script = join(repoRoot, 'test/python/values_peer.py');
 

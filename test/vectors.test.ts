@@ -13,7 +13,7 @@ import {
   encodeRequestHeader,
 } from '../src/runtime/header.js';
 import { createPacker } from '../src/runtime/translators.js';
-import { hex, vectorsFile, unhex } from './helpers.js';
+import { hex, vectorsFile, unhex } from './support/helpers.js';
 
 interface Vectors {
   values: Record<string, { python: string; msgpack: string }>;
