@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Dealer, Push } from 'zeromq';
 import { Packer, ProtocolError, ErrorTranslator, method, serveRpc, servePipeline, connectRpc } from 'zrpc';
-import { decodeReplyHeader, encodeRequestHeader } from '../src/runtime/header.js';
+import { decodeReplyHeader, encodeRequestHeader } from '../src/runtime/wire/header.js';
 import { endpoint, recordingLogger, waitFor } from './support/helpers.js';
 
 const packer = new Packer();

@@ -11,8 +11,8 @@ import {
   decodeRequestHeader,
   encodeReplyHeader,
   encodeRequestHeader,
-} from '../src/runtime/header.js';
-import { createPacker } from '../src/runtime/translators.js';
+} from '../src/runtime/wire/header.js';
+import { createPacker } from '../src/runtime/wire/translators.js';
 import { hex, vectorsFile, unhex } from './support/helpers.js';
 
 interface Vectors {

@@ -3,11 +3,11 @@
  * the method specs before sending (optional), and a handler built from an
  * implementation object and the same specs.
  */
-import { bindArguments, signatureOf } from './binding.js';
-import { ParameterError } from './errors.js';
-import { method, type Handler, type MethodSpec } from './handler.js';
+import { bindArguments, signatureOf } from '../handlers/binding.js';
+import { ParameterError } from '../errors/errors.js';
+import { method, type Handler, type MethodSpec } from '../handlers/handler.js';
 import type { CallOptions } from './rpc-client.js';
-import type { Transport } from './service.js';
+import type { Transport } from '../socket/service.js';
 
 /** Method specs by dotted wire name, as the generator writes them. */
 export type MethodSpecs = Readonly<Record<string, MethodSpec>>;

@@ -4,7 +4,7 @@
  * one in flight and holds the rest in order, up to a bound.
  */
 import type { Writable } from 'zeromq';
-import { RpcError, ServiceClosedError } from './errors.js';
+import { RpcError, ServiceClosedError } from '../errors/errors.js';
 
 export type Frames = Array<Uint8Array | string>;
 

@@ -4,7 +4,7 @@
  * otherwise turn the same string into UTF-8 bytes on every send.
  */
 import type { Packer } from './packer.js';
-import type { Frames } from './send-queue.js';
+import type { Frames } from '../socket/send-queue.js';
 
 /** The kwargs frame of a call without named arguments: an empty msgpack map. */
 export const NO_KWARGS = Buffer.from([0x80]);

@@ -3,7 +3,7 @@
  * queue, one reader loop, and a close that settles everything.
  */
 import type { Socket, SocketOptions, Writable } from 'zeromq';
-import { ServiceClosedError } from './errors.js';
+import { ServiceClosedError } from '../errors/errors.js';
 import { EventLog, toLog, type Log, type Logger } from './logger.js';
 import { curveSocketOptions, isCurveServer, watchHandshakes, type CurveOptions } from './curve.js';
 import { SendQueue, type Frames } from './send-queue.js';
