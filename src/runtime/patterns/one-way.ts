@@ -8,8 +8,7 @@ import { NotFoundError, ParameterError, ProtocolError, type ServiceClosedError }
 import { clip, describeError } from '../errors/describe.js';
 import type { Handler } from '../handlers/handler.js';
 import type { Packer, TranslationTable } from '../wire/packer.js';
-import type { Frames } from '../socket/send-queue.js';
-import { encodeCall, FrameCache } from '../wire/frame-cache.js';
+import { encodeCall, FrameCache, type Frames } from '../wire/frame-cache.js';
 import { Service, type ServiceOptions } from '../socket/service.js';
 import { createPacker } from '../wire/translators.js';
 

@@ -9,8 +9,7 @@ import { CallAbortedError, ProtocolError, RpcError, RpcTimeoutError, ServiceClos
 import { encodeRequestHeader, REPLY_HEADER_SIZE, replyRequestId, senderPrefix } from '../wire/header.js';
 import type { DecodeLimits, Packer, TranslationTable } from '../wire/packer.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
-import { encodeCall, FrameCache } from '../wire/frame-cache.js';
-import type { Frames } from '../socket/send-queue.js';
+import { encodeCall, FrameCache, type Frames } from '../wire/frame-cache.js';
 import { createSocket, Service, type ServiceOptions } from '../socket/service.js';
 import { createPacker } from '../wire/translators.js';
 import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';

@@ -5,8 +5,7 @@
  */
 import type { Writable } from 'zeromq';
 import { RpcError, ServiceClosedError } from '../errors/errors.js';
-
-export type Frames = Array<Uint8Array | string>;
+import type { Frames } from '../wire/frame-cache.js';
 
 /** The queue is at its bound: the peer is not taking messages as fast as they come. */
 export class SendQueueFullError extends RpcError {}

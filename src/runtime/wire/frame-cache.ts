@@ -4,7 +4,8 @@
  * otherwise turn the same string into UTF-8 bytes on every send.
  */
 import type { Packer } from './packer.js';
-import type { Frames } from '../socket/send-queue.js';
+/** One ZeroMQ message, frame by frame, as sockets send it. */
+export type Frames = Array<Uint8Array | string>;
 
 /** The kwargs frame of a call without named arguments: an empty msgpack map. */
 export const NO_KWARGS = Buffer.from([0x80]);
