@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Mustache from 'mustache';
 import { childrenOf, constraintTagsOf, orderDeclarations, propertyKey, quote, schemaName, schemaOf, tsType } from './emit-types.js';
+import { version } from './version.js';
 import { allMethods, type Declaration, type MethodModel, type ModuleModel, type NamespaceModel, type ParamModel, type ServiceModel, type TypeNode } from './model.js';
 
 const templateDir = new URL('../../../templates/', import.meta.url);
@@ -56,6 +57,7 @@ function moduleView(model: ModuleModel) {
   const usesType = model.declarations.length > 0 || model.services.some((s) => allMethods(s.root).length > 0);
   return {
     source: model.source,
+    version,
     usesType,
     translatorImports: [...groupBy(model.translators, (t) => t.importPath)].map(([path, list]) => ({ path, names: list.map((t) => t.name).sort().join(', ') })),
     translators: model.translators.map((t) => ({ code: t.code, name: t.name })),

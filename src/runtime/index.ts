@@ -1,7 +1,10 @@
 /**
  * zrpc: typed remote procedure calls over ZeroMQ, speaking aiozmq.rpc's wire format.
- * This is the runtime; the code generator is the zrpc-codegen package.
+ * This module is what applications use. Code made by `zrpc generate` imports from
+ * `zrpc/generated` instead (generated.ts); the generator is the zrpc-codegen package.
  */
+
+// ── Serving and connecting: the three patterns ──────────────────────────────────────
 export { serveRpc, RpcServer, type RpcServerOptions } from './patterns/rpc-server.js';
 export { connectRpc, RpcClient, RpcCaller, DEFAULT_CALL_TIMEOUT, type RpcClientOptions, type CallOptions } from './patterns/rpc-client.js';
 export {
@@ -21,9 +24,14 @@ export {
   type PubSubClientOptions,
   type Topic,
 } from './patterns/pubsub.js';
+export { kwargs, Kwargs, type DynamicProxy } from './patterns/proxy.js';
+
+// ── Handlers ─────────────────────────────────────────────────────────────────────────
 export { AttrHandler, method, type Handler, type HandlerObject, type MethodSpec, type ParamSpec } from './handlers/handler.js';
 export { CallContext } from './handlers/context.js';
-export { kwargs, Kwargs, type DynamicProxy } from './patterns/proxy.js';
+export type { ServerOptions } from './handlers/dispatch.js';
+
+// ── Errors ───────────────────────────────────────────────────────────────────────────
 export {
   RpcError,
   GenericError,
@@ -34,18 +42,27 @@ export {
   ServiceClosedError,
   RpcTimeoutError,
   CallAbortedError,
+  ServiceError,
 } from './errors/errors.js';
 export * as builtins from './errors/builtins.js';
-export { ErrorTranslator, mergeErrorTables, toWireError, wireNameOf, type ErrorClass, type ErrorTable, type WireError } from './wire/error-table.js';
-export { Packer, ExtData, EncodeError, DEFAULT_DECODE_LIMITS, type Translator, type TranslationTable, type DecodeLimits } from './wire/packer.js';
-export { PyDate, PyDateTime, PyTime, PyTimedelta, PyTimezone, datetimeTranslators } from './wire/datetime.js';
+export { EncodeError } from './wire/packer.js';
 export { PickleError } from './wire/pickle.js';
-export { createPacker, mergeTranslationTables } from './wire/translators.js';
 export { SendQueueFullError } from './socket/send-queue.js';
+export { wireNameOf, type ErrorClass, type ErrorTable } from './wire/error-table.js';
+
+// ── Values on the wire ───────────────────────────────────────────────────────────────
+export { Packer, ExtData, DEFAULT_DECODE_LIMITS, type Translator, type TranslationTable, type DecodeLimits } from './wire/packer.js';
+export { PyDate, PyDateTime, PyTime, PyTimedelta, PyTimezone, datetimeTranslators } from './wire/datetime.js';
+
+// ── Sockets, security, logging ───────────────────────────────────────────────────────
 export type { Service, ServiceOptions, EndpointOptions, Transport } from './socket/service.js';
-export type { ServerOptions } from './handlers/dispatch.js';
-export type { Logger, LogMethod } from './socket/logger.js';
-export { ServiceError } from './errors/errors.js';
-export { Wire } from './wire/schemas.js';
-export { TypedCaller, TypedClient, TypedRpcClient, typedHandler, type MethodSpecs, type ClosableService, type Send } from './patterns/typed.js';
 export { generateKeyPair, type CurveOptions, type CurveServerOptions, type CurveClientOptions, type KeyPair } from './socket/curve.js';
+export type { Logger, LogMethod } from './socket/logger.js';
+
+// ── Internals ────────────────────────────────────────────────────────────────────────
+// Not part of the API: they may change in any release and are left out of the
+// published types (stripInternal). They are exported for zrpc's own tests.
+/** @internal */
+export { ErrorTranslator, toWireError, type WireError } from './wire/error-table.js';
+/** @internal */
+export { createPacker } from './wire/translators.js';
