@@ -43,11 +43,11 @@ export {
   RpcTimeoutError,
   CallAbortedError,
   ServiceError,
+  EncodeError,
+  PickleError,
+  SendQueueFullError,
 } from './errors/errors.js';
 export * as builtins from './errors/builtins.js';
-export { EncodeError } from './wire/packer.js';
-export { PickleError } from './wire/pickle.js';
-export { SendQueueFullError } from './socket/send-queue.js';
 export { wireNameOf, type ErrorClass, type ErrorTable } from './wire/error-table.js';
 
 // ── Values on the wire ───────────────────────────────────────────────────────────────

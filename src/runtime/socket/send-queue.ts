@@ -4,11 +4,8 @@
  * one in flight and holds the rest in order, up to a bound.
  */
 import type { Writable } from 'zeromq';
-import { RpcError, ServiceClosedError } from '../errors/errors.js';
+import { SendQueueFullError, ServiceClosedError } from '../errors/errors.js';
 import type { Frames } from '../wire/frame-cache.js';
-
-/** The queue is at its bound: the peer is not taking messages as fast as they come. */
-export class SendQueueFullError extends RpcError {}
 
 interface Entry {
   frames: Frames;

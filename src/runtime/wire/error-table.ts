@@ -67,7 +67,8 @@ export function toWireError(error: unknown): WireError {
     return [type, args, repr];
   } catch {
     const text = `an error that could not be read (${describeValue(error)})`;
-    return [type, [text], `${type.slice(type.lastIndexOf('.') + 1)}(${JSON.stringify(text)})`];
+    // The repr as in the normal path, through the one value printer: `Exception('...')`, as Python writes it.
+    return [type, [text], `${type.slice(type.lastIndexOf('.') + 1)}${describeArgs([text])}`];
   }
 }
 
