@@ -8,6 +8,7 @@ import { ParameterError } from '../errors/errors.js';
 import { method, type Handler, type MethodSpec } from '../handlers/handler.js';
 import type { CallOptions } from './rpc-client.js';
 import type { Transport } from '../socket/service.js';
+import { trimTrailingUndefined } from '../wire/frame-cache.js';
 
 /** Method specs by dotted wire name, as the generator writes them. */
 export type MethodSpecs = Readonly<Record<string, MethodSpec>>;
@@ -89,7 +90,9 @@ export class TypedCaller {
     }
     if (this.#check) {
       try {
-        bindArguments(sig, name, trimUndefined(args), undefined);
+        // Checked as the wire will carry them, trailing `undefined`s dropped; binding fills
+        // its array in place, so it gets a copy, never the caller's.
+        bindArguments(sig, name, [...trimTrailingUndefined(args)], undefined);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -108,12 +111,6 @@ export class TypedCaller {
   via(send: Send): TypedCaller {
     return new TypedCaller(this.service, send, this.#specs, this.#check, this.options);
   }
-}
-
-function trimUndefined(args: unknown[]): unknown[] {
-  let end = args.length;
-  while (end > 0 && args[end - 1] === undefined) end--;
-  return end === args.length ? [...args] : args.slice(0, end);
 }
 
 /**

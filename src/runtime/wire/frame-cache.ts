@@ -53,7 +53,8 @@ function hasKeys(record: Readonly<Record<string, unknown>>): boolean {
   return false;
 }
 
-function trimTrailingUndefined(args: readonly unknown[]): readonly unknown[] {
+/** `args` without its trailing `undefined`s (JavaScript's "not given"): what a call sends. */
+export function trimTrailingUndefined(args: readonly unknown[]): readonly unknown[] {
   let end = args.length;
   while (end > 0 && args[end - 1] === undefined) end--;
   return end === args.length ? args : args.slice(0, end);
