@@ -92,10 +92,10 @@ function serviceView(service: ServiceModel, used: Set<string>) {
   const patternImports = {
     rpc: ['connectRpc', 'serveRpc', 'mergeErrorTables', 'type CallOptions', 'type ErrorTable', 'type RpcClientOptions', 'type RpcServer', 'type RpcServerOptions'],
     pipeline: ['connectPipeline', 'servePipeline', 'type PipelineClientOptions', 'type PipelineServer', 'type PipelineServerOptions'],
-    pubsub: ['connectPubSub', 'servePubSub', 'type PubSubClient', 'type PubSubClientOptions', 'type PubSubServer', 'type PubSubServerOptions', 'type Topic'],
+    pubsub: ['connectPubSub', 'servePubSub', 'type PubSubClientOptions', 'type PubSubServer', 'type PubSubServerOptions', 'type Topic'],
   }[service.pattern];
   for (const name of [...patternImports, 'TypedCaller', 'typedHandler', 'type MethodSpecs', 'type Send']) used.add(name);
-  used.add({ rpc: 'TypedRpcClient', pipeline: 'TypedClient', pubsub: 'type Transport' }[service.pattern]);
+  used.add({ rpc: 'TypedRpcClient', pipeline: 'TypedClient', pubsub: 'TypedPublisher' }[service.pattern]);
 
   const methods = allMethods(service.root);
   if (methods.some(() => true)) used.add('type CallContext');

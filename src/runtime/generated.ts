@@ -11,7 +11,6 @@ export {
   servePipeline,
   connectPipeline,
   type PipelineServer,
-  type PipelineClient,
   type PipelineServerOptions,
   type PipelineClientOptions,
 } from './patterns/pipeline.js';
@@ -19,14 +18,12 @@ export {
   servePubSub,
   connectPubSub,
   type PubSubServer,
-  type PubSubClient,
   type PubSubServerOptions,
   type PubSubClientOptions,
   type Topic,
 } from './patterns/pubsub.js';
-export { TypedCaller, TypedClient, TypedRpcClient, typedHandler, type MethodSpecs, type Send } from './patterns/typed.js';
+export { TypedCaller, TypedClient, TypedPublisher, TypedRpcClient, typedHandler, type MethodSpecs, type Send } from './patterns/typed.js';
 export type { CallContext } from './handlers/context.js';
-export type { Transport } from './socket/service.js';
 export { ServiceError } from './errors/errors.js';
 export { mergeErrorTables, type ErrorTable } from './wire/error-table.js';
 export { mergeTranslationTables } from './wire/translators.js';

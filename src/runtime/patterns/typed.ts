@@ -6,6 +6,7 @@
 import { bindArguments, signatureOf } from '../handlers/binding.js';
 import { ParameterError } from '../errors/errors.js';
 import { method, type Handler, type MethodSpec } from '../handlers/handler.js';
+import type { PubSubClient, Topic } from './pubsub.js';
 import type { CallOptions } from './rpc-client.js';
 import type { Transport } from '../socket/service.js';
 import { trimTrailingUndefined } from '../wire/frame-cache.js';
@@ -56,6 +57,24 @@ export abstract class TypedRpcClient extends TypedClient {
   /** The same client with another default timeout, in milliseconds. */
   withTimeout(timeout: number | undefined): this {
     return this.with({ timeout });
+  }
+}
+
+/**
+ * Root clients of publish/subscribe services: a publisher's calls are sent under a topic,
+ * so the generated class hands out one typed view per topic.
+ */
+export abstract class TypedPublisher extends TypedClient {
+  readonly #client: PubSubClient;
+
+  constructor(caller: TypedCaller, client: PubSubClient) {
+    super(caller);
+    this.#client = client;
+  }
+
+  /** The caller whose calls are published under `topic`. */
+  protected underTopic(topic: Topic): TypedCaller {
+    return this.caller.via((name, args) => this.#client.invoke(topic, name, args));
   }
 }
 

@@ -15,6 +15,7 @@ import {
   TypedCaller,
   TypedClient,
   typedHandler,
+  TypedPublisher,
   TypedRpcClient,
   Wire,
   type CallContext,
@@ -24,7 +25,6 @@ import {
   type PipelineClientOptions,
   type PipelineServer,
   type PipelineServerOptions,
-  type PubSubClient,
   type PubSubClientOptions,
   type PubSubServer,
   type PubSubServerOptions,
@@ -34,7 +34,6 @@ import {
   type Send,
   type Topic,
   type TranslationTable,
-  type Transport,
 } from 'zrpc/generated';
 import { Point } from '../../test/golden/inputs/point.js';
 
@@ -449,27 +448,10 @@ export interface EventsClientOptions extends PubSubClientOptions {
 }
 
 /** A typed Events publisher: `client.publish('topic').method(...)`. */
-export class EventsClient implements AsyncDisposable {
-  constructor(
-    private readonly client: PubSubClient,
-    private readonly caller: TypedCaller,
-  ) {}
-
+export class EventsClient extends TypedPublisher {
   /** Calls published under `topic` reach the subscribers whose subscription prefixes it. */
   publish(topic: Topic = ''): EventsPublisher {
-    return new EventsPublisher(this.caller.via((name, args) => this.client.invoke(topic, name, args)));
-  }
-
-  get transport(): Transport {
-    return this.client.transport;
-  }
-
-  close(): Promise<void> {
-    return this.client.close();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+    return new EventsPublisher(this.underTopic(topic));
   }
 }
 
@@ -477,7 +459,7 @@ export class EventsClient implements AsyncDisposable {
 export async function connectEvents(options: EventsClientOptions): Promise<EventsClient> {
   const client = await connectPubSub({ ...options, translationTable: mergeTranslationTables(translators, options.translationTable) });
   const send: Send = (name, args) => client.invoke('', name, args);
-  return new EventsClient(client, new TypedCaller(client, send, eventsMethods, options.checkArguments));
+  return new EventsClient(new TypedCaller(client, send, eventsMethods, options.checkArguments), client);
 }
 
 /** A typed client that publishes to Events. */
