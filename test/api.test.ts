@@ -5,12 +5,13 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as app from 'zrpc';
 import * as forGenerated from 'zrpc/generated';
 import { version } from '../src/codegen/index.js';
 import { shadows } from '../src/codegen/names.js';
+import { declaredImports } from '../src/codegen/render.js';
 import { repoRoot } from './support/helpers.js';
 
 const read = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
@@ -57,6 +58,20 @@ describe('API by audience', () => {
     assert.ok(types.includes('serveRpc'), 'the check reads the right file');
     // A constructor marked @internal ("use serveRpc") is not in the published class either.
     assert.doesNotMatch(read('dist/src/runtime/patterns/rpc-server.d.ts'), /constructor\(/);
+  });
+
+  it("each template's imports line lists names its text writes, all from zrpc/generated and refused as user names", () => {
+    const contract = read('src/runtime/generated.ts');
+    for (const file of readdirSync(join(repoRoot, 'templates'))) {
+      const template = read(`templates/${file}`);
+      const text = template.replace(/\{\{![^}]*\}\}/g, '');
+      for (const name of declaredImports(template).map((n) => n.replace(/^type /, ''))) {
+        assert.match(text, new RegExp(`\\b${name}\\b`), `${file} declares ${name} but does not write it`);
+        assert.match(contract, new RegExp(`\\b${name}\\b`), `${file} imports ${name}, which zrpc/generated does not export`);
+        assert.ok(shadows(name), `${name} is not in the generator's list of imported names`);
+      }
+    }
+    assert.deepEqual(declaredImports(read('templates/error.mustache')), ['ServiceError'], 'the check reads the imports lines');
   });
 
   it('the header of a generated module names the zrpc version that made it', () => {
