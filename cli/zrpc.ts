@@ -4,7 +4,7 @@
  * It ships with the generator package; `keygen` loads the runtime only when run.
  */
 import { Command } from 'commander';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import {
@@ -16,9 +16,8 @@ import {
   type Diagnostic,
   type GenerateOptions,
   type GenerateResult,
+  version,
 } from '../src/codegen/index.js';
-
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command()
   .name('zrpc')

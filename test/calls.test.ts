@@ -22,9 +22,9 @@ import {
 import { Dealer } from 'zeromq';
 import { ErrorTranslator, NotFoundError, Packer } from 'zrpc';
 import { LineProcess } from '../bench/line-process.js';
-import { decodeReplyHeader, encodeRequestHeader } from '../src/runtime/header.js';
-import { endpoint, recordingLogger, repoRoot, waitFor } from './helpers.js';
-import { PYTHON } from './python-peer.js';
+import { decodeReplyHeader, encodeRequestHeader } from '../src/runtime/wire/header.js';
+import { endpoint, recordingLogger, repoRoot, waitFor } from './support/helpers.js';
+import { PYTHON } from './support/python-peer.js';
 
 const script = join(repoRoot, 'test/python/values_peer.py');
 

@@ -11,7 +11,7 @@ import { dirname, join, relative } from 'node:path';
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Code, expandInputs, generate, GeneratorError, formatDiagnostic } from '../src/codegen/index.js';
 import { globToRegExp } from '../src/codegen/inputs.js';
-import { repoRoot, waitFor } from './helpers.js';
+import { repoRoot, waitFor } from './support/helpers.js';
 
 const bad = 'test/fixtures/bad.ts';
 const expected = [

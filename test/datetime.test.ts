@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PickleError, PyDate, PyDateTime, PyTime, PyTimedelta, PyTimezone, createPacker } from 'zrpc';
-import { readPickle, writePickle } from '../src/runtime/pickle.js';
+import { readPickle, writePickle } from '../src/runtime/wire/pickle.js';
 
 const packer = createPacker(undefined);
 const ext = (code: number, payload: Uint8Array) => {

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connectPipeline, connectPubSub, connectRpc, method, RpcTimeoutError, servePipeline, servePubSub, serveRpc } from 'zrpc';
-import { endpoint, waitFor } from './helpers.js';
+import { endpoint, waitFor } from './support/helpers.js';
 
 const run = promisify(execFile);
 
@@ -60,7 +60,7 @@ describe('dead servers', () => {
     const gone = await serveRpc({}, { bind: 'tcp://127.0.0.1:0' });
     const dead = gone.transport.bindings[0]!;
     await gone.close();
-    const child = fileURLToPath(new URL('./timeout-child.js', import.meta.url));
+    const child = fileURLToPath(new URL('./support/timeout-child.js', import.meta.url));
     const { stdout, stderr } = await run(process.execPath, [child, dead], { timeout: 15_000 });
     assert.deepEqual(stdout.trim().split('\n'), ['timeout timeout timeout', 'closed']);
     assert.doesNotMatch(stderr, /Waiting for queued ZeroMQ messages/);

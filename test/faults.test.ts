@@ -18,9 +18,9 @@ import {
   serveRpc,
   type CallContext,
 } from 'zrpc';
-import { endpoint, recordingLogger, waitFor } from './helpers.js';
+import { endpoint, recordingLogger, waitFor } from './support/helpers.js';
 
-const script = (name: string) => fileURLToPath(new URL(`./${name}.js`, import.meta.url));
+const script = (name: string) => fileURLToPath(new URL(`./support/${name}.js`, import.meta.url));
 
 describe('faults', () => {
   it('survives a server killed and restarted under load: every call settles, then calls work again', async () => {

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Dealer, Publisher, Push } from 'zeromq';
 import { Packer, connectPipeline, connectPubSub, connectRpc, method, servePipeline, servePubSub, serveRpc } from 'zrpc';
-import { encodeRequestHeader } from '../src/runtime/header.js';
-import { endpoint, recordingLogger, vectorsFile, unhex, waitFor } from './helpers.js';
+import { encodeRequestHeader } from '../src/runtime/wire/header.js';
+import { endpoint, recordingLogger, vectorsFile, unhex, waitFor } from './support/helpers.js';
 
 const seed = Number(process.env.ZRPC_FUZZ_SEED ?? 20261124);
 const perServer = Number(process.env.ZRPC_FUZZ_MESSAGES ?? 20_000);

@@ -12,7 +12,7 @@ import { generate } from '../src/codegen/index.js';
 import { OutOfStock, connectShop, serveShop, type OrderLine, type ShopHandler } from '../samples/generated/shop.js';
 import { connectThumbnails, serveThumbnails, type ResizeJob } from '../samples/generated/jobs.js';
 import { connectPrices, servePrices, type Tick } from '../samples/generated/feed.js';
-import { endpoint, repoRoot, waitFor } from './helpers.js';
+import { endpoint, repoRoot, waitFor } from './support/helpers.js';
 
 function shopImpl(calls: string[]): ShopHandler {
   return {

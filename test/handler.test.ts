@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Type from 'typebox';
 import { AttrHandler, NotFoundError, ParameterError, ReturnValueError, method } from 'zrpc';
-import { resolveMethod } from '../src/runtime/handler.js';
-import { bindArguments, checkReturn, parseParams, signatureOf } from '../src/runtime/binding.js';
+import { resolveMethod } from '../src/runtime/handlers/handler.js';
+import { bindArguments, checkReturn, parseParams, signatureOf } from '../src/runtime/handlers/binding.js';
 
 function bind(fn: (...args: never[]) => unknown, args: unknown[], kw?: Record<string, unknown>, spec = {}) {
   const marked = method(fn as (...args: unknown[]) => unknown, spec);

@@ -6,8 +6,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Dealer, Push } from 'zeromq';
 import { Packer, ProtocolError, ErrorTranslator, method, serveRpc, servePipeline, connectRpc } from 'zrpc';
-import { decodeReplyHeader, encodeRequestHeader } from '../src/runtime/header.js';
-import { endpoint, recordingLogger, waitFor } from './helpers.js';
+import { decodeReplyHeader, encodeRequestHeader } from '../src/runtime/wire/header.js';
+import { endpoint, recordingLogger, waitFor } from './support/helpers.js';
 
 const packer = new Packer();
 const handler = { echo: method((x: unknown) => x) };

@@ -28,8 +28,8 @@ import {
   servePubSub,
   type CallContext,
 } from 'zrpc';
-import { endpoint, waitFor } from './helpers.js';
-import { PythonPeer, pythonServer } from './python-peer.js';
+import { endpoint, waitFor } from './support/helpers.js';
+import { PythonPeer, pythonServer } from './support/python-peer.js';
 
 class OutOfStock extends Error {
   static readonly wireName = 'shop.OutOfStock';

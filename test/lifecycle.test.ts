@@ -8,7 +8,7 @@ const run = promisify(execFile);
 
 describe('lifecycle', () => {
   it('lets the process exit by itself once every service is closed', async () => {
-    const child = fileURLToPath(new URL('./exit-child.js', import.meta.url));
+    const child = fileURLToPath(new URL('./support/exit-child.js', import.meta.url));
     // If anything kept the event loop alive, the child would be killed at this timeout.
     const { stdout } = await run(process.execPath, [child], { timeout: 15_000 });
     assert.deepEqual(stdout.trim().split('\n'), ['pong', 'ServiceClosedError', 'closed']);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AttrHandler, ServiceClosedError, connectPipeline, kwargs, method, servePipeline, type CallContext } from 'zrpc';
-import { endpoint, waitFor } from './helpers.js';
+import { endpoint, waitFor } from './support/helpers.js';
 
 class Jobs extends AttrHandler {
   readonly done: unknown[] = [];

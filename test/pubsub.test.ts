@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectPubSub, method, servePubSub, type CallContext, type PubSubClient } from 'zrpc';
-import { endpoint, waitFor } from './helpers.js';
+import { endpoint, waitFor } from './support/helpers.js';
 
 function recorder() {
   const seen: Array<{ topic: string; item: unknown }> = [];

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { builtins, connectRpc, GenericError, method, RpcError, serveRpc } from 'zrpc';
 import { LineProcess } from '../bench/line-process.js';
-import { endpoint, repoRoot } from './helpers.js';
-import { PYTHON } from './python-peer.js';
+import { endpoint, repoRoot } from './support/helpers.js';
+import { PYTHON } from './support/python-peer.js';
 
 const script = join(repoRoot, 'test/python/values_peer.py');
 

@@ -17,7 +17,7 @@ import {
   type RpcClient,
   type RpcServer,
 } from 'zrpc';
-import { endpoint, recordingLogger, waitFor, type Transport } from './helpers.js';
+import { endpoint, recordingLogger, waitFor, type Transport } from './support/helpers.js';
 
 class Calculator extends AttrHandler {
   calls = 0;

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { RpcTimeoutError, connectPipeline, connectRpc, generateKeyPair, method, servePipeline, serveRpc } from 'zrpc';
-import { endpoint, recordingLogger, repoRoot, waitFor } from './helpers.js';
+import { endpoint, recordingLogger, repoRoot, waitFor } from './support/helpers.js';
 
 function counting() {
   const calls = { count: 0 };

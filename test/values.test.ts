@@ -7,20 +7,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Type from 'typebox';
-import {
-  connectRpc,
-  method,
-  ParameterError,
-  serveRpc,
-  TypedCaller,
-  typedHandler,
-  type MethodSpecs,
-  type RpcClient,
-  type TranslationTable,
-} from 'zrpc';
+import { connectRpc, method, ParameterError, serveRpc, type RpcClient, type TranslationTable } from 'zrpc';
+import { TypedCaller, typedHandler, type MethodSpecs } from 'zrpc/generated';
 import { LineProcess } from '../bench/line-process.js';
-import { endpoint, repoRoot } from './helpers.js';
-import { PYTHON } from './python-peer.js';
+import { endpoint, repoRoot } from './support/helpers.js';
+import { PYTHON } from './support/python-peer.js';
 
 const script = join(repoRoot, 'test/python/values_peer.py');
 

@@ -11,9 +11,9 @@ import {
   decodeRequestHeader,
   encodeReplyHeader,
   encodeRequestHeader,
-} from '../src/runtime/header.js';
-import { createPacker } from '../src/runtime/translators.js';
-import { hex, vectorsFile, unhex } from './helpers.js';
+} from '../src/runtime/wire/header.js';
+import { createPacker } from '../src/runtime/wire/translators.js';
+import { hex, vectorsFile, unhex } from './support/helpers.js';
 
 interface Vectors {
   values: Record<string, { python: string; msgpack: string }>;

@@ -6,10 +6,9 @@
  * before the parameter: `add(/** @minimum 0 *\/ amount: number)`.
  */
 import type { Node } from 'ts-morph';
-import { Code, diagnosticAt, diagnosticAtPos, type Diagnostic } from './diagnostics.js';
+import { Code, diagnosticAt, diagnosticAtPos, type Diagnostic, type Site } from './diagnostics.js';
 import { checkTags } from './tags.js';
 import type { Constraints, TypeNode } from './model.js';
-import type { Site } from './type-mapper.js';
 
 export interface ParsedConstraints {
   integer: boolean | undefined;

@@ -108,3 +108,9 @@ export class GeneratorError extends Error {
     return 'GeneratorError';
   }
 }
+
+/** Where a type is used, for messages: `parameter "cb" of Ledger.watch`. */
+export interface Site {
+  node: Node;
+  what: string;
+}

@@ -5,9 +5,17 @@
  */
 import type { Constraints, Declaration, TypeNode } from './model.js';
 
+/**
+ * Where emitters record the names they write that a generated module must import:
+ * `Type` from typebox, and zrpc/generated's (`Wire`, `PyDate`, ...). Recording at the
+ * point of writing keeps the import list and the text in step.
+ */
+export type Uses = Set<string>;
+
 // ── TypeScript ─────────────────────────────────────────────────────────────────────
 
-export function tsType(node: TypeNode): string {
+export function tsType(node: TypeNode, uses: Uses): string {
+  const t = (n: TypeNode) => tsType(n, uses);
   switch (node.kind) {
     case 'number':
     case 'string':
@@ -21,27 +29,29 @@ export function tsType(node: TypeNode): string {
     case 'literal':
       return typeof node.value === 'string' ? quote(node.value) : String(node.value);
     case 'union':
-      return node.members.map(tsType).join(' | ');
+      return node.members.map(t).join(' | ');
     case 'intersection':
-      return node.members.map((m) => (m.kind === 'union' ? `(${tsType(m)})` : tsType(m))).join(' & ');
+      return node.members.map((m) => (m.kind === 'union' ? `(${t(m)})` : t(m))).join(' & ');
     case 'array': {
-      const element = node.element.kind === 'union' || node.element.kind === 'intersection' ? `(${tsType(node.element)})` : tsType(node.element);
+      const element = node.element.kind === 'union' || node.element.kind === 'intersection' ? `(${t(node.element)})` : t(node.element);
       return `${node.readonly ? 'readonly ' : ''}${element}[]`;
     }
     case 'tuple': {
-      const parts = node.elements.map((e) => (e.rest ? `...${tsType({ kind: 'array', element: e.type, readonly: false, constraints: {} })}` : `${tsType(e.type)}${e.optional ? '?' : ''}`));
+      const parts = node.elements.map((e) => (e.rest ? `...${t({ kind: 'array', element: e.type, readonly: false, constraints: {} })}` : `${t(e.type)}${e.optional ? '?' : ''}`));
       return `${node.readonly ? 'readonly ' : ''}[${parts.join(', ')}]`;
     }
     case 'object':
       if (node.properties.length === 0) return 'Record<string, never>';
-      return `{ ${node.properties.map((p) => `${p.readonly ? 'readonly ' : ''}${propertyKey(p.name)}${p.optional ? '?' : ''}: ${tsType(p.type)}`).join('; ')} }`;
+      return `{ ${node.properties.map((p) => `${p.readonly ? 'readonly ' : ''}${propertyKey(p.name)}${p.optional ? '?' : ''}: ${t(p.type)}`).join('; ')} }`;
     case 'record':
-      return `Record<string, ${tsType(node.value)}>`;
+      return `Record<string, ${t(node.value)}>`;
     case 'date':
       return 'Date';
     case 'bytes':
       return 'Uint8Array';
     case 'runtime':
+      uses.add(node.name);
+      return node.name;
     case 'class':
     case 'ref':
       return node.name;
@@ -62,8 +72,10 @@ export type Doc = string | { open: string; items: Doc[]; close: string };
 const call = (name: string, items: Doc[], brackets: '[]' | '{}' | '' = ''): Doc =>
   brackets ? { open: `${name}(${brackets[0]}`, items, close: `${brackets[1]})` } : { open: `${name}(`, items, close: ')' };
 
-export function schemaDoc(node: TypeNode, ref: RefWriter): Doc {
-  const s = (n: TypeNode) => schemaDoc(n, ref);
+export function schemaDoc(node: TypeNode, ref: RefWriter, uses: Uses): Doc {
+  const s = (n: TypeNode) => schemaDoc(n, ref, uses);
+  // Every schema but a reference to a declared one is written with typebox's Type.
+  if (node.kind !== 'ref' && node.kind !== 'date' && node.kind !== 'bytes' && node.kind !== 'runtime' && node.kind !== 'class') uses.add('Type');
   switch (node.kind) {
     case 'number':
       return `Type.${node.integer ? 'Integer' : 'Number'}(${options(node.constraints)})`;
@@ -102,7 +114,7 @@ export function schemaDoc(node: TypeNode, ref: RefWriter): Doc {
         `minItems: ${fixed.filter((e) => !e.optional).length}`,
       ];
       if (!rest) items.push(`maxItems: ${fixed.length}`);
-      return { open: `Type.Unsafe<${tsType(node)}>({`, items, close: '})' };
+      return { open: `Type.Unsafe<${tsType(node, uses)}>({`, items, close: '})' };
     }
     case 'object':
       if (node.properties.length === 0) return 'Type.Object({})';
@@ -118,11 +130,16 @@ export function schemaDoc(node: TypeNode, ref: RefWriter): Doc {
     case 'record':
       return call('Type.Record', ['Type.String()', s(node.value)]);
     case 'date':
+      uses.add('Wire');
       return 'Wire.Date()';
     case 'bytes':
+      uses.add('Wire');
       return 'Wire.Bytes()';
     case 'runtime':
+      uses.add('Wire').add(node.name);
+      return `Wire.Instance(${node.name})`;
     case 'class':
+      uses.add('Wire');
       return `Wire.Instance(${node.name})`;
     case 'ref':
       return ref(node.name);
@@ -157,11 +174,6 @@ export function layout(doc: Doc, level: number, column = level * 2, width = 100)
   const pad = '  '.repeat(level + 1);
   const lines = doc.items.map((item) => `${pad}${layout(item, level + 1, pad.length, width)},`);
   return `${doc.open}\n${lines.join('\n')}\n${'  '.repeat(level)}${doc.close}`;
-}
-
-/** A schema expression laid out to start at `column` on a line indented `level` times. */
-export function schemaOf(node: TypeNode, ref: RefWriter, level = 0, column = level * 2): string {
-  return layout(schemaDoc(node, ref), level, column);
 }
 
 function options(constraints: Constraints): string {

@@ -7,7 +7,7 @@ import { Node, type InterfaceDeclaration, type SourceFile, type Type } from 'ts-
 import { Code, diagnosticAt, diagnosticAtPos } from './diagnostics.js';
 import { shadows } from './names.js';
 import { checkTags, tagsOf } from './tags.js';
-import type { MethodModel, NamespaceModel, ParamModel, Pattern, ServiceModel, ThrowsModel, TypeNode } from './model.js';
+import { allMethods, type ErrorModel, type MethodModel, type ModuleModel, type NamespaceModel, type ParamModel, type Pattern, type ServiceModel, type ThrowsModel, type TypeNode } from './model.js';
 import { declaredType, docOf, withoutUndefined, type TypeMapper } from './type-mapper.js';
 
 const patterns: Record<string, Pattern> = { rpc: 'rpc', pipeline: 'pipeline', pubsub: 'pubsub' };
@@ -22,6 +22,8 @@ function patternOf(declaration: InterfaceDeclaration, mapper: TypeMapper): Patte
 }
 
 export interface Extracted {
+  /** The input's model: its services and everything they use; undefined without services. */
+  module: ModuleModel | undefined;
   services: ServiceModel[];
   /** Exported interfaces with methods and no service tag: services, unless another service uses them as a namespace. */
   untagged: InterfaceDeclaration[];
@@ -29,8 +31,26 @@ export interface Extracted {
   namespaces: Set<Node>;
 }
 
-export function extractServices(file: SourceFile, mapper: TypeMapper): Extracted {
-  const found: Extracted = { services: [], untagged: [], namespaces: new Set() };
+/**
+ * The model of one input file: its services, the declarations they use (collected by
+ * `mapper` while it maps their types), the error classes they declare and the classes
+ * that travel through translators. This is the one place a module's model is built.
+ */
+export function extractModule(file: SourceFile, mapper: TypeMapper): Extracted {
+  const found = extractServices(file, mapper);
+  if (found.services.length === 0) return found;
+  const throws = [...new Set(found.services.flatMap((s) => allMethods(s.root)).flatMap((m) => m.throws.map((t) => t.name)))].sort();
+  const errors: ErrorModel[] = throws.map((name) => {
+    const declared = file.getClass(name) ?? file.getInterface(name);
+    return { name, doc: declared ? docOf(declared) : undefined };
+  });
+  const translators = [...mapper.translators].map(([name, t]) => ({ name, code: t.code, file: t.file })).sort((a, b) => a.code - b.code);
+  const module = { input: file.getFilePath(), declarations: [...mapper.declarations.values()], services: found.services, errors, translators };
+  return { ...found, module };
+}
+
+function extractServices(file: SourceFile, mapper: TypeMapper): Extracted {
+  const found: Extracted = { module: undefined, services: [], untagged: [], namespaces: new Set() };
   for (const declaration of file.getInterfaces()) {
     const pattern = patternOf(declaration, mapper);
     if (!pattern) {

@@ -8,10 +8,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Project, ts, type InterfaceDeclaration, type Node } from 'ts-morph';
 import { Code, diagnosticAt, GeneratorError, sortDiagnostics, type Diagnostic } from './diagnostics.js';
-import { extractServices } from './extract.js';
-import { allMethods, type ErrorModel, type ModuleModel } from './model.js';
+import { extractModule } from './extract.js';
+import type { ModuleModel } from './model.js';
 import { renderModule } from './render.js';
-import { docOf, TypeMapper } from './type-mapper.js';
+import { TypeMapper } from './type-mapper.js';
 
 export interface GenerateOptions {
   /** Input files declaring services (`@rpc`, `@pipeline`, `@pubsub` interfaces); see `expandInputs` for folders and globs. */
@@ -86,7 +86,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     !path.includes(`${sep}node_modules${sep}`) && !path.includes('/node_modules/') && !path.endsWith('.d.ts') && !(runtime && path.startsWith(runtime));
 
   const base = commonFolder(inputs);
-  const modules: Array<{ input: string; output: string; model: ModuleModel }> = [];
+  const modules: Array<{ output: string; model: ModuleModel }> = [];
   const untagged: InterfaceDeclaration[] = [];
   const namespaces = new Set<Node>();
   let serviceCount = 0;
@@ -99,30 +99,12 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       continue;
     }
     const mapper = new TypeMapper(isUserFile);
-    const found = extractServices(source, mapper);
-    const services = found.services;
+    const found = extractModule(source, mapper);
     untagged.push(...found.untagged);
     found.namespaces.forEach((n) => namespaces.add(n));
-    serviceCount += services.length;
+    serviceCount += found.services.length;
     diagnostics.push(...mapper.diagnostics);
-    if (services.length === 0) continue;
-    const output = resolve(outDir, relative(base, source.getFilePath()));
-    const throws = [...new Set(services.flatMap((s) => allMethods(s.root)).flatMap((m) => m.throws.map((t) => t.name)))].sort();
-    const errors: ErrorModel[] = throws.map((name) => {
-      const declared = source.getClass(name) ?? source.getInterface(name);
-      return { name, doc: declared ? docOf(declared) : undefined };
-    });
-    const fromOutput = relative(dirname(output), source.getFilePath()).split(sep).join('/');
-    const importPath = (file: string) => {
-      const path = relative(dirname(output), file).split(sep).join('/').replace(/\.(c|m)?tsx?$/, (_, m: string | undefined) => `.${m ?? ''}js`);
-      return path.startsWith('.') ? path : `./${path}`;
-    };
-    const translators = [...mapper.translators].map(([name, t]) => ({ name, code: t.code, importPath: importPath(t.file) })).sort((a, b) => a.code - b.code);
-    modules.push({
-      input: source.getFilePath(),
-      output,
-      model: { source: fromOutput, declarations: [...mapper.declarations.values()], services, errors, translators },
-    });
+    if (found.module) modules.push({ output: resolve(outDir, relative(base, source.getFilePath())), model: found.module });
   }
   const warnings = untagged
     .filter((d) => !namespaces.has(d))
@@ -140,11 +122,11 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   if (diagnostics.length > 0) throw new GeneratorError([...diagnostics, ...warnings]);
 
   const files: GeneratedFile[] = [];
-  for (const { input, output, model } of modules) {
-    const content = renderModule(model);
+  for (const { output, model } of modules) {
+    const content = renderModule(model, output);
     const current = await readFile(output, 'utf8').catch(() => undefined);
     const status = current === undefined ? 'missing' : current === content ? 'current' : 'stale';
-    files.push({ path: output, source: input, content, changed: status !== 'current', status });
+    files.push({ path: output, source: model.input, content, changed: status !== 'current', status });
   }
   const changed = files.filter((f) => f.changed).map((f) => f.path);
   const read = project.getSourceFiles().map((f) => f.getFilePath() as string).filter(isUserFile).sort();

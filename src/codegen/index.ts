@@ -6,3 +6,4 @@ export { generate, findTsconfig, type GenerateOptions, type GenerateResult, type
 export { expandInputs, type ExpandOptions } from './inputs.js';
 export { Code, GeneratorError, formatDiagnostic, type Category, type Diagnostic } from './diagnostics.js';
 export { watchAndGenerate, type WatchHandle } from './watch.js';
+export { version } from './version.js';

@@ -111,8 +111,8 @@ export interface ServiceModel {
 
 /** One input file's worth of output. */
 export interface ModuleModel {
-  /** The input path, relative to the output file's folder, for the header. */
-  source: string;
+  /** The input file's absolute path. */
+  input: string;
   declarations: Declaration[];
   services: ServiceModel[];
   /** Error classes named by `@throws`, declared in the input and re-declared for callers. */
@@ -124,8 +124,8 @@ export interface ModuleModel {
 export interface TranslatorModel {
   name: string;
   code: number;
-  /** The module to import the class from, relative to the output, ending in `.js`. */
-  importPath: string;
+  /** The absolute path of the file that declares the class. */
+  file: string;
 }
 
 export interface ErrorModel {

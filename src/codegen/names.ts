@@ -22,7 +22,7 @@ const globals = [
 const imported = [
   'CallContext CallOptions ErrorTable MethodSpecs PipelineClient PipelineClientOptions PipelineServer PipelineServerOptions',
   'PubSubClient PubSubClientOptions PubSubServer PubSubServerOptions PyDate PyDateTime PyTime PyTimedelta PyTimezone',
-  'RpcClientOptions RpcServer RpcServerOptions Send ServiceError Topic TranslationTable Transport Type TypedCaller TypedClient',
+  'RpcClientOptions RpcServer RpcServerOptions Send ServiceError Topic TranslationTable Transport Type TypedCaller TypedClient TypedPublisher',
   'TypedRpcClient Wire connectPipeline connectPubSub connectRpc mergeErrorTables mergeTranslationTables servePipeline',
   'servePubSub serveRpc typedHandler',
 ]

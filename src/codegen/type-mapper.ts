@@ -5,18 +5,12 @@
  */
 import { Node, ts, type ClassDeclaration, type Symbol as MorphSymbol, type Type } from 'ts-morph';
 import { constraintsOf, applyConstraints } from './constraints.js';
-import { Code, diagnosticAt, type Diagnostic } from './diagnostics.js';
+import { Code, diagnosticAt, type Diagnostic, type Site } from './diagnostics.js';
 import { shadows } from './names.js';
 import { checkTags } from './tags.js';
 import type { Declaration, PropertyNode, RuntimeClass, TupleElement, TypeNode } from './model.js';
 
 const runtimeClasses = new Set<RuntimeClass>(['PyDate', 'PyTime', 'PyTimedelta', 'PyTimezone', 'PyDateTime']);
-
-/** Where a type is used, for messages: `parameter "cb" of Ledger.watch`. */
-export interface Site {
-  node: Node;
-  what: string;
-}
 
 export class TypeMapper {
   readonly declarations = new Map<string, Declaration>();

@@ -1,9 +1,12 @@
 /**
  * zrpc: typed remote procedure calls over ZeroMQ, speaking aiozmq.rpc's wire format.
- * This is the runtime; the code generator is the zrpc-codegen package.
+ * This module is what applications use. Code made by `zrpc generate` imports from
+ * `zrpc/generated` instead (generated.ts); the generator is the zrpc-codegen package.
  */
-export { serveRpc, RpcServer, type RpcServerOptions } from './rpc-server.js';
-export { connectRpc, RpcClient, RpcCaller, DEFAULT_CALL_TIMEOUT, type RpcClientOptions, type CallOptions } from './rpc-client.js';
+
+// ── Serving and connecting: the three patterns ──────────────────────────────────────
+export { serveRpc, RpcServer, type RpcServerOptions } from './patterns/rpc-server.js';
+export { connectRpc, RpcClient, RpcCaller, DEFAULT_CALL_TIMEOUT, type RpcClientOptions, type CallOptions } from './patterns/rpc-client.js';
 export {
   servePipeline,
   connectPipeline,
@@ -11,7 +14,7 @@ export {
   PipelineClient,
   type PipelineServerOptions,
   type PipelineClientOptions,
-} from './pipeline.js';
+} from './patterns/pipeline.js';
 export {
   servePubSub,
   connectPubSub,
@@ -20,10 +23,15 @@ export {
   type PubSubServerOptions,
   type PubSubClientOptions,
   type Topic,
-} from './pubsub.js';
-export { AttrHandler, method, type Handler, type HandlerObject, type MethodSpec, type ParamSpec } from './handler.js';
-export { CallContext } from './context.js';
-export { kwargs, Kwargs, type DynamicProxy } from './proxy.js';
+} from './patterns/pubsub.js';
+export { kwargs, Kwargs, type DynamicProxy } from './patterns/proxy.js';
+
+// ── Handlers ─────────────────────────────────────────────────────────────────────────
+export { AttrHandler, method, type Handler, type HandlerObject, type MethodSpec, type ParamSpec } from './handlers/handler.js';
+export { CallContext } from './handlers/context.js';
+export type { ServerOptions } from './handlers/dispatch.js';
+
+// ── Errors ───────────────────────────────────────────────────────────────────────────
 export {
   RpcError,
   GenericError,
@@ -34,18 +42,27 @@ export {
   ServiceClosedError,
   RpcTimeoutError,
   CallAbortedError,
-} from './errors.js';
-export * as builtins from './builtins.js';
-export { ErrorTranslator, mergeErrorTables, toWireError, wireNameOf, type ErrorClass, type ErrorTable, type WireError } from './error-table.js';
-export { Packer, ExtData, EncodeError, DEFAULT_DECODE_LIMITS, type Translator, type TranslationTable, type DecodeLimits } from './packer.js';
-export { PyDate, PyDateTime, PyTime, PyTimedelta, PyTimezone, datetimeTranslators } from './datetime.js';
-export { PickleError } from './pickle.js';
-export { createPacker, mergeTranslationTables } from './translators.js';
-export { SendQueueFullError } from './send-queue.js';
-export type { Service, ServiceOptions, EndpointOptions, Transport } from './service.js';
-export type { ServerOptions } from './dispatch.js';
-export type { Logger, LogMethod } from './logger.js';
-export { ServiceError } from './errors.js';
-export { Wire } from './schemas.js';
-export { TypedCaller, TypedClient, TypedRpcClient, typedHandler, type MethodSpecs, type ClosableService, type Send } from './typed.js';
-export { generateKeyPair, type CurveOptions, type CurveServerOptions, type CurveClientOptions, type KeyPair } from './curve.js';
+  ServiceError,
+  EncodeError,
+  PickleError,
+  SendQueueFullError,
+} from './errors/errors.js';
+export * as builtins from './errors/builtins.js';
+export { wireNameOf, type ErrorClass, type ErrorTable } from './wire/error-table.js';
+
+// ── Values on the wire ───────────────────────────────────────────────────────────────
+export { Packer, ExtData, DEFAULT_DECODE_LIMITS, type Translator, type TranslationTable, type DecodeLimits } from './wire/packer.js';
+export { PyDate, PyDateTime, PyTime, PyTimedelta, PyTimezone, datetimeTranslators } from './wire/datetime.js';
+
+// ── Sockets, security, logging ───────────────────────────────────────────────────────
+export type { Service, ServiceOptions, EndpointOptions, Transport } from './socket/service.js';
+export { generateKeyPair, type CurveOptions, type CurveServerOptions, type CurveClientOptions, type KeyPair } from './socket/curve.js';
+export type { Logger, LogMethod } from './socket/logger.js';
+
+// ── Internals ────────────────────────────────────────────────────────────────────────
+// Not part of the API: they may change in any release and are left out of the
+// published types (stripInternal). They are exported for zrpc's own tests.
+/** @internal */
+export { ErrorTranslator, toWireError, type WireError } from './wire/error-table.js';
+/** @internal */
+export { createPacker } from './wire/translators.js';

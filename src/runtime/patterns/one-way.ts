@@ -3,15 +3,14 @@
  * call and logs what fails; a client encodes calls and hands them to ZeroMQ.
  */
 import type { Socket } from 'zeromq';
-import { decodeArguments, decodeName, Dispatcher, type ServerOptions } from './dispatch.js';
-import { NotFoundError, ParameterError, ProtocolError, type ServiceClosedError } from './errors.js';
-import { clip, describeError } from './describe.js';
-import type { Handler } from './handler.js';
-import type { Packer, TranslationTable } from './packer.js';
-import type { Frames } from './send-queue.js';
-import { encodeCall, FrameCache } from './frame-cache.js';
-import { Service, type ServiceOptions } from './service.js';
-import { createPacker } from './translators.js';
+import { decodeArguments, decodeName, Dispatcher, type ServerOptions } from '../handlers/dispatch.js';
+import { NotFoundError, ParameterError, ProtocolError, type ServiceClosedError } from '../errors/errors.js';
+import { clip, describeError } from '../errors/describe.js';
+import type { Handler } from '../handlers/handler.js';
+import type { Packer, TranslationTable } from '../wire/packer.js';
+import { encodeCall, FrameCache, type Frames } from '../wire/frame-cache.js';
+import { Service, type ServiceOptions } from '../socket/service.js';
+import { createPacker } from '../wire/translators.js';
 
 export abstract class OneWayServer extends Service {
   readonly #packer: Packer;

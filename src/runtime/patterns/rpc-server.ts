@@ -2,15 +2,15 @@
  * Request/reply server: a ROUTER socket answering aiozmq.rpc calls (WIRE.md).
  */
 import { Router } from 'zeromq';
-import { decodeArguments, decodeName, Dispatcher, type ServerOptions } from './dispatch.js';
-import { toWireError } from './error-table.js';
-import { describeError } from './describe.js';
-import { ProtocolError, type ServiceClosedError } from './errors.js';
-import type { Handler } from './handler.js';
-import { encodeReplyHeader, REQUEST_HEADER_SIZE, senderPrefix } from './header.js';
-import { createPacker } from './translators.js';
-import type { Packer } from './packer.js';
-import { createSocket, Service } from './service.js';
+import { decodeArguments, decodeName, Dispatcher, type ServerOptions } from '../handlers/dispatch.js';
+import { toWireError } from '../wire/error-table.js';
+import { describeError } from '../errors/describe.js';
+import { ProtocolError, type ServiceClosedError } from '../errors/errors.js';
+import type { Handler } from '../handlers/handler.js';
+import { encodeReplyHeader, REQUEST_HEADER_SIZE, senderPrefix } from '../wire/header.js';
+import { createPacker } from '../wire/translators.js';
+import type { Packer } from '../wire/packer.js';
+import { createSocket, Service } from '../socket/service.js';
 
 export type RpcServerOptions = ServerOptions;
 

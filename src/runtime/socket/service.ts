@@ -3,10 +3,11 @@
  * queue, one reader loop, and a close that settles everything.
  */
 import type { Socket, SocketOptions, Writable } from 'zeromq';
-import { ServiceClosedError } from './errors.js';
+import { ServiceClosedError } from '../errors/errors.js';
 import { EventLog, toLog, type Log, type Logger } from './logger.js';
 import { curveSocketOptions, isCurveServer, watchHandshakes, type CurveOptions } from './curve.js';
-import { SendQueue, type Frames } from './send-queue.js';
+import { SendQueue } from './send-queue.js';
+import type { Frames } from '../wire/frame-cache.js';
 import { newZapDomain, registerAllowList } from './zap.js';
 
 /** Where a service listens or dials: `opts.bind` and `opts.connect` each take one or a list. */

@@ -13,7 +13,7 @@
  * own names, then Python's built-ins (`builtins.ValueError` → `builtins.ValueError`),
  * and anything else becomes a `GenericError`.
  */
-import * as builtins from './builtins.js';
+import * as builtins from '../errors/builtins.js';
 import {
   GenericError,
   NotFoundError,
@@ -21,8 +21,8 @@ import {
   ProtocolError,
   ReturnValueError,
   RpcTimeoutError,
-} from './errors.js';
-import { describeArgs, describeValue } from './describe.js';
+} from '../errors/errors.js';
+import { describeArgs, describeValue } from '../errors/describe.js';
 
 /** A class the client may rebuild a remote error into: called as `new Class(...args)`. */
 export type ErrorClass = new (...args: any[]) => Error;
@@ -67,7 +67,8 @@ export function toWireError(error: unknown): WireError {
     return [type, args, repr];
   } catch {
     const text = `an error that could not be read (${describeValue(error)})`;
-    return [type, [text], `${type.slice(type.lastIndexOf('.') + 1)}(${JSON.stringify(text)})`];
+    // The repr as in the normal path, through the one value printer: `Exception('...')`, as Python writes it.
+    return [type, [text], `${type.slice(type.lastIndexOf('.') + 1)}${describeArgs([text])}`];
   }
 }
 

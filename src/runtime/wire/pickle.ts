@@ -9,10 +9,7 @@
  * The writer emits what CPython's pickler emits for the same objects, byte for byte, so
  * our payloads are indistinguishable from Python's own.
  */
-import { RpcError } from './errors.js';
-
-/** A payload that is not a pickle this codec accepts. */
-export class PickleError extends RpcError {}
+import { PickleError } from '../errors/errors.js';
 
 /** A reference to a Python global (`module.name`), as STACK_GLOBAL leaves it. */
 export interface PyGlobal {

@@ -34,7 +34,7 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
   }
 }
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** Frames and values recorded from the real aiozmq 1.0 (see test/fixtures/vectors). */
 export const vectorsFile = resolve(repoRoot, 'test/fixtures/vectors/aiozmq-wire.json');
 

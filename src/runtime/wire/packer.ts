@@ -10,6 +10,7 @@
  * - A property whose value is `undefined` is left out of its map, as JSON does.
  */
 import { DecodeError, Decoder, Encoder, ExtData, type DecoderOptions, type ExtensionCodecType } from '@msgpack/msgpack';
+import { EncodeError } from '../errors/errors.js';
 
 /** A value class and how it becomes bytes inside an ext type, and back. */
 export type Translator<T = any> = readonly [
@@ -183,9 +184,6 @@ function requireMethods(proto: object, names: readonly string[]): void {
     }
   }
 }
-
-/** Thrown when a value cannot be encoded; says which class lacks a translator. */
-export class EncodeError extends TypeError {}
 
 /**
  * Translators chosen as aiozmq chooses them: the object's exact class first, then the

@@ -4,7 +4,8 @@
  * otherwise turn the same string into UTF-8 bytes on every send.
  */
 import type { Packer } from './packer.js';
-import type { Frames } from './send-queue.js';
+/** One ZeroMQ message, frame by frame, as sockets send it. */
+export type Frames = Array<Uint8Array | string>;
 
 /** The kwargs frame of a call without named arguments: an empty msgpack map. */
 export const NO_KWARGS = Buffer.from([0x80]);
@@ -52,7 +53,8 @@ function hasKeys(record: Readonly<Record<string, unknown>>): boolean {
   return false;
 }
 
-function trimTrailingUndefined(args: readonly unknown[]): readonly unknown[] {
+/** `args` without its trailing `undefined`s (JavaScript's "not given"): what a call sends. */
+export function trimTrailingUndefined(args: readonly unknown[]): readonly unknown[] {
   let end = args.length;
   while (end > 0 && args[end - 1] === undefined) end--;
   return end === args.length ? args : args.slice(0, end);

@@ -4,12 +4,8 @@
  * one in flight and holds the rest in order, up to a bound.
  */
 import type { Writable } from 'zeromq';
-import { RpcError, ServiceClosedError } from './errors.js';
-
-export type Frames = Array<Uint8Array | string>;
-
-/** The queue is at its bound: the peer is not taking messages as fast as they come. */
-export class SendQueueFullError extends RpcError {}
+import { SendQueueFullError, ServiceClosedError } from '../errors/errors.js';
+import type { Frames } from '../wire/frame-cache.js';
 
 interface Entry {
   frames: Frames;

@@ -10,7 +10,8 @@
  *   `PyTimedelta`, `PyTimezone`: small immutable value classes that round-trip exactly.
  */
 import type { Translator } from './packer.js';
-import { PickleError, readPickle, writePickle, type PickleValue, type PyCall } from './pickle.js';
+import { PickleError } from '../errors/errors.js';
+import { readPickle, writePickle, type PickleValue, type PyCall } from './pickle.js';
 
 const US_PER_DAY = 86_400_000_000n;
 

@@ -7,7 +7,7 @@
  * `handler.ns.sub.fn`.
  */
 import type { TSchema } from 'typebox';
-import { NotFoundError } from './errors.js';
+import { NotFoundError } from '../errors/errors.js';
 
 /** One parameter of a remote method, as the wire binds it. */
 export interface ParamSpec {

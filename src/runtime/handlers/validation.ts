@@ -10,7 +10,7 @@
 import { createRequire } from 'node:module';
 import type { Validator } from 'typebox/compile';
 import type { TSchema } from 'typebox';
-import { describeValue } from './describe.js';
+import { describeValue } from '../errors/describe.js';
 
 type Schema = TSchema & Record<string, unknown>;
 type Defs = Record<string, TSchema>;

@@ -22,10 +22,11 @@ export interface DynamicProxy<R> {
   readonly [name: string]: DynamicProxy<R>;
 }
 
-export type Send<R> = (name: string, args: unknown[], kwargs: Readonly<Record<string, unknown>> | undefined) => R;
+/** Where a dynamic proxy's calls go: the dotted name, positional and named arguments. */
+export type ProxyTarget<R> = (name: string, args: unknown[], kwargs: Readonly<Record<string, unknown>> | undefined) => R;
 
 /** Builds a proxy whose calls go to `send`. Namespaces are cached, so a path is built once. */
-export function dynamicProxy<R>(send: Send<R>, prefix = ''): DynamicProxy<R> {
+export function dynamicProxy<R>(send: ProxyTarget<R>, prefix = ''): DynamicProxy<R> {
   const children = new Map<string, DynamicProxy<R>>();
   const target = function () {} as unknown as DynamicProxy<R>;
   return new Proxy(target, {

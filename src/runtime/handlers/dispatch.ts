@@ -4,14 +4,14 @@
  */
 import { bindArguments, checkReturn, signatureOf, type Signature } from './binding.js';
 import { CallContext } from './context.js';
-import { ProtocolError, RpcTimeoutError, ServiceClosedError } from './errors.js';
-import { className, clip, describeError } from './describe.js';
+import { ProtocolError, RpcTimeoutError, ServiceClosedError } from '../errors/errors.js';
+import { className, clip, describeError } from '../errors/describe.js';
 import { resolveMethod, stillResolves, type Handler, type ResolvedMethod } from './handler.js';
-import { EventLog, type Log } from './logger.js';
-import { checkTimeout, clearTimer, setTimer, type Timer } from './timer.js';
-import type { Packer } from './packer.js';
-import type { TranslationTable, DecodeLimits } from './packer.js';
-import type { ServiceOptions } from './service.js';
+import { EventLog, type Log } from '../socket/logger.js';
+import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
+import type { Packer } from '../wire/packer.js';
+import type { TranslationTable, DecodeLimits } from '../wire/packer.js';
+import type { ServiceOptions } from '../socket/service.js';
 
 /** Options every server takes, on top of endpoints and socket options. */
 export interface ServerOptions extends ServiceOptions {

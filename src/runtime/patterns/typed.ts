@@ -3,11 +3,13 @@
  * the method specs before sending (optional), and a handler built from an
  * implementation object and the same specs.
  */
-import { bindArguments, signatureOf } from './binding.js';
-import { ParameterError } from './errors.js';
-import { method, type Handler, type MethodSpec } from './handler.js';
+import { bindArguments, signatureOf } from '../handlers/binding.js';
+import { ParameterError } from '../errors/errors.js';
+import { method, type Handler, type MethodSpec } from '../handlers/handler.js';
+import type { PubSubClient, Topic } from './pubsub.js';
 import type { CallOptions } from './rpc-client.js';
-import type { Transport } from './service.js';
+import type { Transport } from '../socket/service.js';
+import { trimTrailingUndefined } from '../wire/frame-cache.js';
 
 /** Method specs by dotted wire name, as the generator writes them. */
 export type MethodSpecs = Readonly<Record<string, MethodSpec>>;
@@ -58,6 +60,24 @@ export abstract class TypedRpcClient extends TypedClient {
   }
 }
 
+/**
+ * Root clients of publish/subscribe services: a publisher's calls are sent under a topic,
+ * so the generated class hands out one typed view per topic.
+ */
+export abstract class TypedPublisher extends TypedClient {
+  readonly #client: PubSubClient;
+
+  constructor(caller: TypedCaller, client: PubSubClient) {
+    super(caller);
+    this.#client = client;
+  }
+
+  /** The caller whose calls are published under `topic`. */
+  protected underTopic(topic: Topic): TypedCaller {
+    return this.caller.via((name, args) => this.#client.invoke(topic, name, args));
+  }
+}
+
 /** Sends calls for a generated client, with per-view call options. */
 export class TypedCaller {
   readonly service: ClosableService;
@@ -89,7 +109,9 @@ export class TypedCaller {
     }
     if (this.#check) {
       try {
-        bindArguments(sig, name, trimUndefined(args), undefined);
+        // Checked as the wire will carry them, trailing `undefined`s dropped; binding fills
+        // its array in place, so it gets a copy, never the caller's.
+        bindArguments(sig, name, [...trimTrailingUndefined(args)], undefined);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -108,12 +130,6 @@ export class TypedCaller {
   via(send: Send): TypedCaller {
     return new TypedCaller(this.service, send, this.#specs, this.#check, this.options);
   }
-}
-
-function trimUndefined(args: unknown[]): unknown[] {
-  let end = args.length;
-  while (end > 0 && args[end - 1] === undefined) end--;
-  return end === args.length ? [...args] : args.slice(0, end);
 }
 
 /**

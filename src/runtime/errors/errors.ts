@@ -1,7 +1,8 @@
 /**
  * The errors zrpc raises, and the classes a remote error is rebuilt into.
  *
- * Every class here extends `RpcError`, so `catch (e) { if (e instanceof RpcError) ... }`
+ * Every class zrpc defines is here (Python's built-ins are in builtins.ts). All but
+ * `EncodeError` extend `RpcError`, so `catch (e) { if (e instanceof RpcError) ... }`
  * separates RPC failures from bugs in the caller's own code. A class with a static
  * `wireName` travels under that name; see `error-table.ts` for the mapping rules.
  */
@@ -126,6 +127,18 @@ export class CallAbortedError extends RpcError {
     return 'AbortError';
   }
 }
+
+/** A payload that is not a pickle this codec accepts (Python dates and times travel pickled). */
+export class PickleError extends RpcError {}
+
+/** A send queue is at its bound: the peer is not taking messages as fast as they come. */
+export class SendQueueFullError extends RpcError {}
+
+/**
+ * Thrown when a value cannot be encoded; says which class lacks a translator. A
+ * `TypeError`, not an `RpcError`: the value is the program's mistake, and nothing was sent.
+ */
+export class EncodeError extends TypeError {}
 
 /**
  * Python's `str(exc)`, the human text of a remote error: `''` with no args, the one

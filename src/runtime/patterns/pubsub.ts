@@ -7,11 +7,11 @@
  * Wait for a sign of life from the subscribers before relying on delivery.
  */
 import { Publisher, Subscriber } from 'zeromq';
-import type { ServerOptions } from './dispatch.js';
-import type { Handler } from './handler.js';
+import type { ServerOptions } from '../handlers/dispatch.js';
+import type { Handler } from '../handlers/handler.js';
 import { OneWayClient, OneWayServer, type OneWayClientOptions } from './one-way.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
-import { createSocket } from './service.js';
+import { createSocket } from '../socket/service.js';
 
 export type Topic = string | Uint8Array;
 

@@ -3,17 +3,16 @@
  * to them by request id (WIRE.md).
  */
 import { Dealer } from 'zeromq';
-import { ErrorTranslator, type ErrorTable } from './error-table.js';
-import { describeError } from './describe.js';
-import { CallAbortedError, ProtocolError, RpcError, RpcTimeoutError, ServiceClosedError } from './errors.js';
-import { encodeRequestHeader, REPLY_HEADER_SIZE, replyRequestId, senderPrefix } from './header.js';
-import type { DecodeLimits, Packer, TranslationTable } from './packer.js';
+import { ErrorTranslator, type ErrorTable } from '../wire/error-table.js';
+import { describeError } from '../errors/describe.js';
+import { CallAbortedError, ProtocolError, RpcError, RpcTimeoutError, ServiceClosedError } from '../errors/errors.js';
+import { encodeRequestHeader, REPLY_HEADER_SIZE, replyRequestId, senderPrefix } from '../wire/header.js';
+import type { DecodeLimits, Packer, TranslationTable } from '../wire/packer.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
-import { encodeCall, FrameCache } from './frame-cache.js';
-import type { Frames } from './send-queue.js';
-import { createSocket, Service, type ServiceOptions } from './service.js';
-import { createPacker } from './translators.js';
-import { checkTimeout, clearTimer, setTimer, type Timer } from './timer.js';
+import { encodeCall, FrameCache, type Frames } from '../wire/frame-cache.js';
+import { createSocket, Service, type ServiceOptions } from '../socket/service.js';
+import { createPacker } from '../wire/translators.js';
+import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
 
 export interface RpcClientOptions extends ServiceOptions {
   /** Remote error names to classes, searched before the built-in ones. */

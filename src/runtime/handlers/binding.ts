@@ -6,7 +6,7 @@
 import type { Validator } from 'typebox/compile';
 import type { TSchema } from 'typebox';
 import { bigintCoercer, type Coerce } from './bigint.js';
-import { ParameterError, ReturnValueError } from './errors.js';
+import { ParameterError, ReturnValueError } from '../errors/errors.js';
 import { compile as compileSchema, describeFailure, misplacedMap } from './validation.js';
 import type { MethodSpec, ParamSpec } from './handler.js';
 

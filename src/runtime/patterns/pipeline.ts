@@ -3,11 +3,11 @@
  * Frames: name, args, kwargs (WIRE.md).
  */
 import { Pull, Push } from 'zeromq';
-import type { ServerOptions } from './dispatch.js';
-import type { Handler } from './handler.js';
+import type { ServerOptions } from '../handlers/dispatch.js';
+import type { Handler } from '../handlers/handler.js';
 import { OneWayClient, OneWayServer, type OneWayClientOptions } from './one-way.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
-import { createSocket } from './service.js';
+import { createSocket } from '../socket/service.js';
 
 export type PipelineServerOptions = ServerOptions;
 export type PipelineClientOptions = OneWayClientOptions;

@@ -3,7 +3,7 @@
  * aiozmq fails the test: it is never skipped.
  */
 import { join } from 'node:path';
-import { LineProcess } from '../bench/line-process.js';
+import { LineProcess } from '../../bench/line-process.js';
 import { repoRoot } from './helpers.js';
 
 export const PYTHON = '/usr/bin/python3';
