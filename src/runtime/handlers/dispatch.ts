@@ -4,9 +4,9 @@
  */
 import { bindArguments, checkReturn, signatureOf, type Signature } from './binding.js';
 import { CallContext } from './context.js';
-import { ProtocolError, RpcTimeoutError, ServiceClosedError } from '../errors/errors.js';
+import { NotFoundError, ProtocolError, RpcTimeoutError, ServiceClosedError } from '../errors/errors.js';
 import { className, clip, describeError } from '../errors/describe.js';
-import { resolveMethod, stillResolves, type Handler, type ResolvedMethod } from './handler.js';
+import { resolveMethod, stillResolves, type Handler, type MethodSpec, type ResolvedMethod } from './handler.js';
 import { EventLog, type Log } from '../socket/logger.js';
 import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
 import type { Packer } from '../wire/packer.js';
@@ -37,6 +37,14 @@ export interface ServerOptions extends ServiceOptions {
 
 /** Enough for an I/O-bound service, few enough that their arguments fit a default heap. */
 export const DEFAULT_CONCURRENCY = 1000;
+
+/**
+ * Names of zrpc's own methods (a server's description, its health) start with this. A
+ * colon cannot appear in an identifier, so no generated service or class method can take
+ * one; the server answers them before looking at the handler. aiozmq clients reach them
+ * with `getattr(client.call, 'zrpc:health')()`.
+ */
+export const RESERVED_PREFIX = 'zrpc:';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -99,6 +107,8 @@ export class Dispatcher {
   readonly #running = new Map<CallContext, (error?: Error) => void>();
   readonly #methods = new Map<string, { method: ResolvedMethod; sig: Signature }>();
   readonly #concurrency: number;
+  /** zrpc's own methods, by reserved name (see `RESERVED_PREFIX`). */
+  readonly #system = new Map<string, { method: ResolvedMethod; sig: Signature }>();
   /** Resolves the reader's wait once a running call ends below the bound. */
   #wake: (() => void) | undefined;
 
@@ -126,10 +136,25 @@ export class Dispatcher {
   #resolve(name: string): { method: ResolvedMethod; sig: Signature } {
     const cached = this.#methods.get(name);
     if (cached && stillResolves(this.#handler, cached.method)) return cached;
+    if (name.startsWith(RESERVED_PREFIX)) {
+      const system = this.#system.get(name);
+      if (system) return system;
+      throw new NotFoundError(name);
+    }
     const method = resolveMethod(this.#handler, name);
     const entry = { method, sig: signatureOf(method.fn, method.spec) };
     if (name.length <= MAX_CACHED_NAME && (cached || this.#methods.size < MAX_CACHED_METHODS)) this.#methods.set(name, entry);
     return entry;
+  }
+
+  /**
+   * Adds one of zrpc's own methods under a reserved name (`zrpc:...`): it is called like
+   * a handler's method (binding, validation, timeout), but never found in the handler.
+   */
+  addSystemMethod(name: string, fn: (...args: any[]) => unknown, spec: MethodSpec = {}): void {
+    if (!name.startsWith(RESERVED_PREFIX)) throw new RangeError(`system method ${name} must start with ${RESERVED_PREFIX}`);
+    const method: ResolvedMethod = { fn, owner: this, spec, parts: [name], chain: [fn] };
+    this.#system.set(name, { method, sig: signatureOf(fn, spec) });
   }
 
   /** Calls still running. */
