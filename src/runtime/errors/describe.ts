@@ -72,7 +72,7 @@ class Printer {
     switch (typeof value) {
       case 'string': {
         const text = value.slice(0, this.#max);
-        return this.write(this.#python ? `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'` : JSON.stringify(text));
+        return this.write(this.#python ? `'${escapeControls(text.replaceAll('\\', '\\\\').replaceAll("'", "\\'"))}'` : JSON.stringify(text));
       }
       case 'number':
         return this.write(String(value));
@@ -156,7 +156,7 @@ export function describeError(error: unknown): string {
   try {
     if (error instanceof Error) {
       const message = Object.getOwnPropertyDescriptor(error, 'message')?.value;
-      if (typeof message === 'string') return message.length > MAX_LENGTH * 4 ? `${message.slice(0, MAX_LENGTH * 4)}...` : message;
+      if (typeof message === 'string') return clip(message, MAX_LENGTH * 4);
     }
   } catch {
     // fall through to the printed form
@@ -164,7 +164,21 @@ export function describeError(error: unknown): string {
   return describeValue(error);
 }
 
-/** Text from a peer (a method name, a topic) cut to a length fit for one log line. */
+/**
+ * Text from a peer (a method name, a topic) fit for one log line: cut to `max`
+ * characters, with line breaks and other control characters escaped, so a name cannot
+ * forge log lines.
+ */
 export function clip(text: string, max = 200): string {
-  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+  const cut = text.length > max ? `${text.slice(0, max - 3)}...` : text;
+  return escapeControls(cut);
+}
+
+const CONTROLS = /[\u0000-\u001f\u007f]/g;
+
+function escapeControls(text: string): string {
+  CONTROLS.lastIndex = 0;
+  return CONTROLS.test(text)
+    ? text.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))
+    : text;
 }

@@ -7,6 +7,7 @@ import type { Validator } from 'typebox/compile';
 import type { TSchema } from 'typebox';
 import { bigintCoercer, type Coerce } from './bigint.js';
 import { ParameterError, ReturnValueError } from '../errors/errors.js';
+import { clip, describeValue } from '../errors/describe.js';
 import { compile as compileSchema, describeFailure, misplacedMap } from './validation.js';
 import type { MethodSpec, ParamSpec } from './handler.js';
 
@@ -85,8 +86,8 @@ export function bindArguments(sig: Signature, method: string, args: unknown[], k
   const entries = kwargs === undefined ? none : kwargs instanceof Map ? [...kwargs] : Object.entries(kwargs);
   for (const [key, value] of entries) {
     const index = typeof key === 'string' ? sig.byName.get(key) : undefined;
-    if (index === undefined) throw new ParameterError(`${method}: got an unexpected keyword argument '${String(key)}'`);
-    if (index < given) throw new ParameterError(`${method}: multiple values for argument '${String(key)}'`);
+    if (index === undefined) throw new ParameterError(`${method}: got an unexpected keyword argument ${keyText(key)}`);
+    if (index < given) throw new ParameterError(`${method}: multiple values for argument ${keyText(key)}`);
     bound[index] = value;
   }
   for (let i = given; i < sig.required; i++) {
@@ -192,4 +193,9 @@ function skipString(text: string, open: number): number {
     else if (text[i] === quote) return i;
   }
   return text.length;
+}
+
+/** A keyword as Python quotes it in its binding errors, cut and escaped: the caller chose it. */
+function keyText(key: unknown): string {
+  return typeof key === 'string' ? `'${clip(key, 100)}'` : describeValue(key, 100);
 }

@@ -4,7 +4,7 @@
  */
 import { bindArguments, checkReturn, signatureOf, type Signature } from './binding.js';
 import { CallContext } from './context.js';
-import { NotFoundError, ProtocolError, RpcTimeoutError, ServiceClosedError } from '../errors/errors.js';
+import { NotFoundError, ParameterError, ProtocolError, RpcTimeoutError, ServiceClosedError } from '../errors/errors.js';
 import { className, clip, describeError } from '../errors/describe.js';
 import { resolveMethod, stillResolves, type Handler, type MethodSpec, type ResolvedMethod } from './handler.js';
 import { EventLog, type Log } from '../socket/logger.js';
@@ -121,10 +121,27 @@ export class Dispatcher {
     this.#concurrency = positiveInteger('concurrency', options.concurrency ?? DEFAULT_CONCURRENCY);
   }
 
-  /** A promise to wait on while the server runs as many calls as it may, else undefined. */
+  /**
+   * Handlers whose promise has not settled yet. A call answered early (its timeout, the
+   * close) is out of `#running`, but its handler still works and holds memory, so the
+   * bound counts it until it really ends.
+   */
+  #busy = 0;
+  #closed = false;
+
+  /** A promise to wait on while the server runs as many handlers as it may, else undefined. */
   readonly saturated = (): Promise<void> | undefined => {
-    if (this.#running.size < this.#concurrency) return undefined;
+    if (this.#busy < this.#concurrency || this.#closed) return undefined;
     return new Promise((resolve) => (this.#wake = resolve));
+  };
+
+  #ended = (): void => {
+    this.#busy--;
+    const wake = this.#wake;
+    if (wake && this.#busy < this.#concurrency) {
+      this.#wake = undefined;
+      wake();
+    }
   };
 
   /**
@@ -167,6 +184,7 @@ export class Dispatcher {
    * timeout is set; throws (or rejects) with what the caller should receive.
    */
   call(name: string, call: WireCall, peer?: Uint8Array): unknown {
+    if (this.#closed) throw new ServiceClosedError('the server is closing');
     const { method, sig } = this.#resolve(name);
     const bound = bindArguments(sig, name, call.args, call.kwargs, call.maps);
     const context = new CallContext(name, peer);
@@ -186,23 +204,20 @@ export class Dispatcher {
     const finish = (error?: Error) => {
       clearTimer(timer);
       this.#running.delete(context);
-      if (this.#wake) {
-        const wake = this.#wake;
-        this.#wake = undefined;
-        wake();
-      }
       if (error) {
         context.abort(error);
         settle(Promise.reject(error));
       }
     };
     this.#running.set(context, finish);
+    this.#busy++;
     if (this.#timeout !== undefined) {
       const timeout = this.#timeout;
       timer = setTimer(timeout, () => finish(new RpcTimeoutError(`${context.method}: handler took longer than ${timeout} ms`)));
     }
     result.then(
       (value) => {
+        this.#ended();
         if (!this.#running.has(context)) return;
         finish();
         try {
@@ -212,6 +227,7 @@ export class Dispatcher {
         }
       },
       (error: unknown) => {
+        this.#ended();
         // A handler that fails after its timeout or the close is already answered.
         if (!this.#running.has(context)) return;
         finish();
@@ -223,6 +239,10 @@ export class Dispatcher {
 
   /** Aborts every running handler and settles its call (the server is closing). */
   abortAll(error: ServiceClosedError): void {
+    this.#closed = true;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
     for (const finish of [...this.#running.values()]) finish(error);
   }
 
@@ -233,6 +253,8 @@ export class Dispatcher {
   report(name: string, error: unknown): void {
     if (!this.#logExceptions) return;
     try {
+      // A call refused before its handler ran is the caller's mistake, answered to it.
+      if (error instanceof NotFoundError || error instanceof ParameterError || error instanceof ProtocolError) return;
       if (this.#exclude.some((cls) => error instanceof cls)) return;
       const kind = error !== null && typeof error === 'object' ? className(error) : typeof error;
       this.#log.error(`raised ${kind}`, `call ${clip(name)} raised ${describeError(error)}`, { error });

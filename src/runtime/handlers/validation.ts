@@ -46,12 +46,22 @@ export function describeFailure(validator: Validator, value: unknown): string {
     for (let depth = 0; depth < MAX_NARROW; depth++) {
       const ref = typeof schema.$ref === 'string' ? defs[schema.$ref] : undefined;
       if (ref) schema = ref as Schema;
+      const union = unionBranch(schema, value, defs);
+      if (union) {
+        schema = union;
+        continue;
+      }
+      const extra = undeclaredKey(schema, value);
+      if (extra !== undefined) return `${path ? `at ${path}: ` : ''}has a property ${describeValue(extra, 60)} the type does not declare`;
       const inner = failingPart(schema, value, defs);
       if (!inner) break;
       path += `/${String(inner.key).replaceAll('~', '~0').replaceAll('/', '~1')}`;
       schema = inner.schema;
       value = inner.value;
     }
+    // TypeBox's Errors walks the whole value and collects every error: only for a part
+    // small enough that this costs no more than the check did.
+    if (!isSmall(value)) throw new Error('too large to explain');
     const [first] = compile(shallow(schema), defs).Errors(value);
     if (first) {
       const at = path + first.instancePath;
@@ -61,6 +71,53 @@ export function describeFailure(validator: Validator, value: unknown): string {
     // A schema narrowing cannot follow: say where it got to.
   }
   return `${path ? `at ${path}: ` : ''}does not match the declared type (got ${describeValue(value, 60)})`;
+}
+
+/**
+ * For a union, the one branch that can explain the failure: the only branch of the
+ * value's own JSON type (a `number[] | null` given an array is explained as `number[]`).
+ */
+function unionBranch(schema: Schema, value: unknown, defs: Defs): Schema | undefined {
+  const branches = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
+  if (!Array.isArray(branches)) return undefined;
+  const type = jsonType(value);
+  const fitting = branches
+    .map((branch) => (typeof branch.$ref === 'string' && defs[branch.$ref] ? (defs[branch.$ref] as Schema) : branch))
+    .filter((branch) => branch.type === type || (type === 'integer' && branch.type === 'number') || (type === 'number' && branch.type === 'integer'));
+  return fitting.length === 1 ? fitting[0] : undefined;
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value;
+}
+
+/** A property of a plain object that a closed object type (`additionalProperties: false`) does not declare. */
+function undeclaredKey(schema: Schema, value: unknown): string | undefined {
+  if (schema.additionalProperties !== false || value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  if (value instanceof Map || ArrayBuffer.isView(value)) return undefined;
+  const properties = isSchema(schema.properties) ? schema.properties : {};
+  const patterns = isSchema(schema.patternProperties) ? Object.keys(schema.patternProperties).map((p) => new RegExp(p, 'u')) : [];
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && !Object.hasOwn(properties, key) && !patterns.some((p) => p.test(key))) return key;
+  }
+  return undefined;
+}
+
+/** Whether a value has at most `limit` parts (items, properties, nested), counted with bounded work. */
+function isSmall(value: unknown, limit = 1000): boolean {
+  let budget = limit;
+  const visit = (v: unknown): boolean => {
+    if (--budget < 0) return false;
+    if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return true;
+    if (Array.isArray(v)) return v.length <= budget && v.every(visit);
+    if (v instanceof Map) return v.size <= budget;
+    for (const key in v) if (!visit((v as Record<string, unknown>)[key])) return false;
+    return true;
+  };
+  return visit(value);
 }
 
 /** The first item or property of `value` that fails its own sub-schema, if there is one to blame. */
@@ -149,10 +206,11 @@ function findMap(schema: Schema, value: unknown, path: string, defs: Defs, depth
   if (value instanceof Map) return acceptsAnything(schema) ? undefined : path || '/';
   for (const key of ['anyOf', 'oneOf'] as const) {
     const branches = schema[key];
-    // A union is satisfied if some branch takes the value as it is.
+    // A union is satisfied if some branch that takes the value takes it with its maps.
     if (Array.isArray(branches)) {
-      let found: string | undefined;
+      let found: string | undefined = path || '/';
       for (const branch of branches as Schema[]) {
+        if (!compile(branch, defs).Check(value)) continue;
         found = findMap(branch, value, path, defs, depth + 1);
         if (found === undefined) return undefined;
       }

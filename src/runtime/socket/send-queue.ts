@@ -82,13 +82,22 @@ export class SendQueue {
 
   readonly #sent = (): void => this.#settle(undefined);
   readonly #failed = (error: Error): void => {
-    // A socket with a send timeout gives up while no peer takes the message; it is
-    // tried again for as long as its sender still wants it.
+    // A socket with a send timeout gives up while no peer takes the message; a message
+    // whose sender can still say it wants it is tried again (on the next turn of the
+    // event loop, so a zero send timeout cannot starve timers). Without `wanted`, the
+    // failure is the sender's to see.
     const current = this.#current!;
-    if ((error as { code?: string }).code === 'EAGAIN' && !this.#closed && current.wanted?.() !== false) {
-      return this.#start(current);
+    if ((error as { code?: string }).code === 'EAGAIN' && !this.#closed && current.wanted?.() === true) {
+      setImmediate(this.#retry);
+      return;
     }
     this.#settle(current.wanted?.() === false ? abandoned : error);
+  };
+
+  readonly #retry = (): void => {
+    const current = this.#current!;
+    if (this.#closed || current.wanted?.() === false) return this.#settle(this.#closed ?? abandoned);
+    this.#start(current);
   };
 
   #settle(error: Error | undefined): void {

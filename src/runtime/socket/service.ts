@@ -183,7 +183,9 @@ export abstract class Service implements AsyncDisposable {
 
   async #read(onMessage: (frames: Buffer[]) => void, pause: (() => Promise<void> | undefined) | undefined): Promise<void> {
     const socket = this.socket;
-    while (!socket.closed) {
+    // The service's own flag, not the socket's: between close() and the socket closing,
+    // queued requests must not start new handlers.
+    while (!this.closed) {
       let frames: Buffer[];
       try {
         frames = await socket.receive();
@@ -193,6 +195,7 @@ export abstract class Service implements AsyncDisposable {
         void this.close();
         return;
       }
+      if (this.closed) return;
       try {
         onMessage(frames);
       } catch (error) {

@@ -42,15 +42,22 @@ export interface DecodeLimits {
   maxExtLength?: number;
   /** Arrays and maps nested in one another. */
   maxDepth?: number;
+  /**
+   * Values in one message: the items of every array and map in it, added up. An empty
+   * array or map costs about 64 bytes of heap for its one byte of msgpack, so this, not
+   * the message size, is what bounds the memory of a message made of them.
+   */
+  maxItems?: number;
 }
 
 export const DEFAULT_DECODE_LIMITS: Readonly<Required<DecodeLimits>> = {
   maxStrLength: 64 * 2 ** 20,
   maxBinLength: 256 * 2 ** 20,
-  maxArrayLength: 4 * 2 ** 20,
+  maxArrayLength: 2 ** 20,
   maxMapLength: 2 ** 20,
   maxExtLength: 16 * 2 ** 20,
   maxDepth: 200,
+  maxItems: 2 ** 20,
 };
 
 export { ExtData };
@@ -66,6 +73,9 @@ const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 class WireDecoder extends Decoder {
   /** Set per instance: nesting deeper than this is refused. */
   maxDepth = DEFAULT_DECODE_LIMITS.maxDepth;
+  maxItems = DEFAULT_DECODE_LIMITS.maxItems;
+  /** Items declared so far in this decode (reset by `Packer.decode`). */
+  items = 0;
   /**
    * Items still owed, at each nesting level, by the containers around it once it
    * closes: `owed[d]` for the container opened at depth d. See `pushState`.
@@ -82,6 +92,7 @@ class WireDecoder extends Decoder {
 (WireDecoder.prototype as unknown as { clone(): WireDecoder }).clone = function (this: WireDecoder) {
   const clone = new WireDecoder(this.options);
   clone.maxDepth = this.maxDepth;
+  clone.maxItems = this.maxItems;
   return clone;
 };
 interface StackState {
@@ -101,6 +112,8 @@ interface DecoderInternals {
   view: DataView;
   pos: number;
   maxDepth: number;
+  maxItems: number;
+  items: number;
   owed: number[];
 }
 const decoderProto = WireDecoder.prototype as unknown as DecoderInternals;
@@ -132,6 +145,10 @@ function pushState(this: DecoderInternals, push: (size: number) => void, size: n
   const left = this.view.byteLength - this.pos;
   if (size * perItem + owed > left) {
     throw new DecodeError(`${kind} declares ${size} ${perItem === 1 ? 'items' : 'entries'}, more than the ${left} bytes left in the message can hold`);
+  }
+  this.items += size * perItem;
+  if (this.items > this.maxItems) {
+    throw new DecodeError(`Max items exceeded: the message holds more than ${this.maxItems} values (decodeLimits.maxItems)`);
   }
   this.owed[depth] = owed;
   push.call(this, size);
@@ -241,7 +258,7 @@ const KEY_TOKEN = '\u0000zrpc-key:';
 /** Encodes and decodes message bodies with one translation table. */
 export class Packer {
   readonly #encoder: Encoder;
-  readonly #decoder: Decoder;
+  readonly #decoder: WireDecoder;
   readonly #maxArrayLength: number;
   /** Non-string keys met in the current decode, by token index. */
   #keys: unknown[] = [];
@@ -253,7 +270,7 @@ export class Packer {
 
   constructor(table: TranslationTable = {}, limits: DecodeLimits = {}) {
     const codec = new TranslatorCodec(toMap(table));
-    const { maxDepth, ...lengths } = { ...DEFAULT_DECODE_LIMITS, ...limits };
+    const { maxDepth, maxItems, ...lengths } = { ...DEFAULT_DECODE_LIMITS, ...limits };
     this.#maxArrayLength = lengths.maxArrayLength;
     // ignoreUndefined: `{ note: undefined }` is an absent optional property, not a null one.
     this.#encoder = new WireEncoder({ extensionCodec: codec, useBigInt64: true, ignoreUndefined: true });
@@ -267,6 +284,7 @@ export class Packer {
       },
     });
     decoder.maxDepth = maxDepth;
+    decoder.maxItems = maxItems;
     this.#decoder = decoder;
   }
 
@@ -295,6 +313,7 @@ export class Packer {
     const outer = this.#keys;
     this.#keys = [];
     try {
+      this.#decoder.items = 0;
       const value = this.#decoder.decode(bytes);
       if (this.#keys.length === 0) return value;
       this.mapDecodes++;
