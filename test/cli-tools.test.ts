@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Type from 'typebox';
-import { method, servePipeline, serveRpc, type Handler } from 'zrpc';
+import { generateKeyPair, method, servePipeline, serveRpc, type Handler } from 'zrpc';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { serveShop } from '../samples/generated/shop.js';
 import { ShopImpl } from '../samples/shop/main.js';
 import {
@@ -169,6 +171,21 @@ describe('the library functions, in process', () => {
     assert.equal(await callCommand(at, 'order', ['[3]'], {}, io), EXIT.ok);
     assert.equal(io.stdout.at(-1), '3');
     assert.equal(lookups - listings, 1);
+  });
+
+  it('calls a CURVE server with a keys file as zrpc keygen --out writes it', async () => {
+    const serverPair = generateKeyPair();
+    const clientPair = generateKeyPair();
+    await using server = await serveRpc({ add: method((a: number, b: number) => a + b) }, { bind: endpoint(), curve: { secretKey: serverPair.secretKey, allow: [clientPair.publicKey] } });
+    const keys = join(await mkdtemp(join(tmpdir(), 'zrpc-keys-')), 'keys.json');
+    await writeFile(keys, JSON.stringify(clientPair));
+    const at = server.transport.bindings[0]!;
+    const io = capture();
+    assert.equal(await callCommand(at, 'add', ['[1, 2]'], { curve: keys, serverKey: serverPair.publicKey }, io), EXIT.ok);
+    assert.deepEqual(io.stdout, ['3']);
+    assert.equal(await callCommand(at, 'add', ['[1, 2]'], { curve: keys }, io), EXIT.badInput);
+    assert.match(io.stderr.at(-1)!, /--curve needs --server-key/);
+    assert.equal(await callCommand(at, 'add', ['[1, 2]'], { timeout: 300 }, io), EXIT.timeout, 'a plain client gets no answer');
   });
 
   it('notifies a pipeline worker, checking arguments against --describe-from', async () => {

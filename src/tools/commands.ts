@@ -173,7 +173,7 @@ export async function subscribeCommand(endpoint: string, flags: SubscribeFlags, 
     let received = 0;
     let done!: (code: number) => void;
     const finished = new Promise<number>((resolve) => (done = resolve));
-    const curve = flags.curve ? await curveOption({ curve: flags.curve, ...(flags.connect ? { serverKey: flags.serverKey } : {}) }) : {};
+    const curve = await curveOption(flags, flags.connect ? 'client' : 'server');
     const server = await servePubSub(
       {},
       {
@@ -276,11 +276,17 @@ async function rpcClient(endpoint: string, flags: ConnectFlags): Promise<RpcClie
   return connectRpc({ connect: endpoint, timeout, ...(await curveOption(flags)) });
 }
 
-async function curveOption(flags: { curve?: string; serverKey?: string }): Promise<{ curve?: CurveClientOptions }> {
+/**
+ * The curve option from --curve and --server-key. A client needs both; a subscriber that
+ * binds is the CURVE server and takes only its own pair.
+ */
+async function curveOption(flags: { curve?: string; serverKey?: string }, role: 'client' | 'server' = 'client'): Promise<{ curve?: CurveClientOptions }> {
   if (!flags.curve) {
     if (flags.serverKey) throw new InputError('--server-key needs --curve <keys.json> (this side\'s key pair, as zrpc keygen --out writes it)');
     return {};
   }
+  if (role === 'client' && !flags.serverKey) throw new InputError("--curve needs --server-key <key>: the server's public key");
+  if (role === 'server' && flags.serverKey) throw new InputError('--server-key is for connecting; a subscriber that binds is the CURVE server and uses only --curve');
   let keys: unknown;
   try {
     keys = JSON.parse(await readFile(flags.curve, 'utf8'));
