@@ -263,7 +263,11 @@ function precheck(method: MethodDescription | null | undefined, name: string, ca
     bindArguments(signatureOf(undefined, spec), name, [...call.args], call.kwargs);
     return undefined;
   } catch (error) {
-    if (!(error instanceof ParameterError)) throw error;
+    if (!(error instanceof ParameterError)) {
+      // A schema this side cannot compile is the description's problem, not the call's.
+      io.err(`zrpc: cannot check the arguments against the description (${error instanceof Error ? error.message : String(error)}); calling without checking`);
+      return undefined;
+    }
     io.err(`ParameterError: ${error.message}`);
     io.err('zrpc: refused before sending (the server would refuse it too); --no-check sends it anyway');
     return EXIT.badInput;
