@@ -3,7 +3,7 @@
  * The `zrpc` command: a thin commander shell over the library functions that do the work.
  * It ships with the generator package; `keygen` loads the runtime only when run.
  */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
@@ -70,6 +70,115 @@ program
       throw new Error(error.code === 'EEXIST' ? `${options.out} exists; not overwriting a key` : error.message, { cause: error });
     });
     console.log(`publicKey=${pair.publicKey}\n(secret key in ${options.out})`);
+  });
+
+// ── Terminal tools: describe, call, notify, publish, subscribe (src/tools) ─────────────
+// Loaded when run, like keygen, so that `zrpc generate` never loads ZeroMQ's native addon.
+const tools = () => import('../src/tools/index.js');
+const TOOLS_HELP = `
+Values are JSON; bigint, bytes, dates and maps use {"$bigint":"123"}, {"$bytes":"<base64>"},
+{"$date":"<ISO>"}, {"$map":[[k,v],...]}, in arguments and in results.
+Exit codes: 0 done, 1 the call failed (remote error), 2 bad input or arguments refused
+before sending, 3 no answer in time, 4 (describe) the server does not describe itself.`;
+
+function milliseconds(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidArgumentError('expected a positive number of milliseconds');
+  return value;
+}
+
+function wholeNumber(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return value;
+}
+
+/** Bad usage of these commands exits 2, as bad input does (commander's own default is 1). */
+function toolCommand(name: string): Command {
+  return program
+    .command(name)
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+    .addHelpText('after', TOOLS_HELP);
+}
+
+const withConnection = (command: Command) =>
+  command
+    .option('-t, --timeout <ms>', 'milliseconds to wait for an answer (default 10000)', milliseconds)
+    .option('--curve <keys.json>', "this side's CURVE key pair, as zrpc keygen --out writes it")
+    .option('--server-key <key>', "the server's CURVE public key (Z85), with --curve");
+
+const ARGS_HELP = 'positional arguments as one JSON array (\'[1, "a"]\'), then named ones as name=value (JSON, or plain text)';
+const withArguments = (command: Command) =>
+  command
+    .option('--kw <json>', 'named arguments as a JSON object (\'{"b": 2}\')')
+    .option('--no-check', "send without checking the arguments against the server's description");
+
+withConnection(toolCommand('describe'))
+  .description("print a running zrpc server's methods: signatures, docs and declared errors")
+  .argument('<endpoint>', 'where the server listens (tcp://host:port, ipc://path)')
+  .option('--json', 'print the description as JSON, for tools')
+  .action(async (endpoint: string, flags) => {
+    const t = await tools();
+    process.exitCode = await t.describeCommand(endpoint, flags, t.consoleOutput);
+  });
+
+withArguments(withConnection(toolCommand('call')))
+  .description('call a method of a request/reply server and print the result as JSON')
+  .argument('<endpoint>', 'where the server listens')
+  .argument('<method>', 'dotted method name (billing.refund)')
+  .argument('[args...]', ARGS_HELP)
+  .action(async (endpoint: string, method: string, words: string[], flags) => {
+    const t = await tools();
+    process.exitCode = await t.callCommand(endpoint, method, words, flags, t.consoleOutput);
+  });
+
+withArguments(withConnection(toolCommand('notify')))
+  .description('send one call to a pipeline worker (no reply; arguments unchecked unless --describe-from)')
+  .argument('<endpoint>', 'where the worker listens (or, with --bind, where to bind)')
+  .argument('<method>', 'dotted method name')
+  .argument('[args...]', ARGS_HELP)
+  .option('--describe-from <endpoint>', 'check the arguments against the description of this request/reply server')
+  .option('--bind', 'bind the endpoint rather than connect to it')
+  .action(async (endpoint: string, method: string, words: string[], flags) => {
+    const t = await tools();
+    process.exitCode = await t.notifyCommand(endpoint, method, words, flags, t.consoleOutput);
+  });
+
+withArguments(withConnection(toolCommand('publish')))
+  .description('publish one call under <topic> to subscribers (no reply; arguments unchecked unless --describe-from)')
+  .argument('<endpoint>', 'where the subscribers listen (or, with --bind, where to bind)')
+  .argument('<topic>', 'the topic (subscribers match its prefix)')
+  .argument('<method>', 'dotted method name')
+  .argument('[args...]', ARGS_HELP)
+  .option('--describe-from <endpoint>', 'check the arguments against the description of this request/reply server')
+  .option('--bind', 'bind the endpoint rather than connect to it')
+  .option('--settle <ms>', 'wait this long after connecting, for subscriptions to arrive (default 500)', milliseconds)
+  .action(async (endpoint: string, topic: string, method: string, words: string[], flags) => {
+    const t = await tools();
+    process.exitCode = await t.publishCommand(endpoint, topic, method, words, flags, t.consoleOutput);
+  });
+
+toolCommand('subscribe')
+  .description('bind (or --connect) a subscriber and print each call it receives as one JSON line')
+  .argument('<endpoint>', 'where to bind, or with --connect the publisher to connect to')
+  .option('--connect', 'connect to a publisher rather than bind')
+  .option('--topic <prefix...>', 'topic prefixes to receive (default: every topic)')
+  .option('-n, --count <n>', 'stop after n calls', wholeNumber)
+  .option('-t, --timeout <ms>', 'stop after this many milliseconds (exit 3 if --count was not reached)', milliseconds)
+  .option('--curve <keys.json>', "this side's CURVE key pair, as zrpc keygen --out writes it")
+  .option('--server-key <key>', "with --connect: the publisher's CURVE public key")
+  .action(async (endpoint: string, flags: { connect?: boolean; topic?: string[]; count?: number; timeout?: number; curve?: string; serverKey?: string }) => {
+    const t = await tools();
+    process.exitCode = await t.subscribeCommand(
+      endpoint,
+      {
+        ...flags,
+        ...(flags.topic ? { topics: flags.topic } : {}),
+        // A bound tcp://...:0 picks a port: say which, for whoever starts the publisher.
+        onListening: (bound) => console.error(`zrpc: subscribed at ${bound.join(' ')}`),
+      },
+      t.consoleOutput,
+    );
   });
 
 const here = (path: string) => relative(process.cwd(), path) || path;

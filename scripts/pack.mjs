@@ -28,12 +28,13 @@ export function codegenManifest() {
     bin: { zrpc: './dist/cli/zrpc.js' },
     exports: {
       '.': { types: './dist/src/codegen/index.d.ts', default: './dist/src/codegen/index.js' },
+      './tools': { types: './dist/src/tools/index.d.ts', default: './dist/src/tools/index.js' },
       './package.json': './package.json',
     },
     types: './dist/src/codegen/index.d.ts',
     files: ['dist', 'src', 'cli', 'templates'],
     dependencies: Object.fromEntries(generatorDependencies.map((name) => [name, main.devDependencies[name]])),
-    // Generated code imports zrpc and typebox; `zrpc keygen` runs zrpc's key generator.
+    // Generated code imports zrpc and typebox; `zrpc keygen`, `call`, `describe`... run on zrpc.
     peerDependencies: { zrpc: `^${main.version}`, typebox: main.peerDependencies.typebox },
   };
 }
@@ -45,6 +46,9 @@ export function stageCodegen(dir) {
   // The sources ship with the source maps, so stack traces and "go to definition" land on them.
   copy('dist/src/codegen');
   copy('src/codegen');
+  // zrpc describe/call/notify/publish/subscribe: terminal tools over the runtime (the peer zrpc).
+  copy('dist/src/tools');
+  copy('src/tools');
   copy('dist/cli');
   copy('cli/zrpc.ts');
   copy('templates');
@@ -62,6 +66,8 @@ export function stageCodegen(dir) {
       'npm install zrpc typebox          # what your app runs',
       'npm install -D zrpc-codegen       # this: zrpc generate, zrpc keygen',
       'npx zrpc generate "src/api/*.ts" --out src/generated',
+      'npx zrpc describe tcp://127.0.0.1:5555               # a running server\'s methods',
+      'npx zrpc call tcp://127.0.0.1:5555 add \'[1, 2]\'     # call one, print the result as JSON',
       '```',
       '',
       "See zrpc's README for the service syntax, the options and the diagnostics.",

@@ -5,7 +5,7 @@
 import { ParameterError } from 'zrpc';
 import { OutOfStock, connectShop, serveShop, type OrderLine, type Receipt, type ShopHandler } from '../generated/shop.js';
 
-class ShopImpl implements ShopHandler {
+export class ShopImpl implements ShopHandler {
   readonly #stock = new Map([['APL-1', 10], ['PEA-2', 0]]);
   readonly #refunds = new Map<string, Array<{ amount: number; at: Date }>>();
   #next = 1;

@@ -234,7 +234,7 @@ function methodView(method: MethodModel, service: ServiceModel, emit: Emit) {
 }
 
 function specView(method: MethodModel, emit: Emit) {
-  const param = (p: ParamModel) => ({ nameLiteral: quote(p.name), schema: emit.schema(p.type), optional: p.optional });
+  const param = (p: ParamModel) => ({ nameLiteral: quote(p.name), schema: emit.schema(p.type), optional: p.optional, docLiteral: p.doc ? quote(p.doc) : undefined });
   const checksReturn = method.returns.kind !== 'void' && method.returns.kind !== 'undefined' && method.returns.kind !== 'unknown';
   return {
     key: quote(method.wireName),
@@ -242,6 +242,9 @@ function specView(method: MethodModel, emit: Emit) {
     params: method.params.map(param),
     rest: method.rest ? [param(method.rest)] : [],
     returns: checksReturn ? [emit.schema(method.returns)] : [],
+    // For `zrpc:describe`: what a server tells a terminal or another tool about itself.
+    docLiteral: method.doc ? quote(method.doc) : undefined,
+    throwsList: method.throws.length > 0 ? `[${method.throws.map((t) => `{ name: ${quote(t.name)}${t.text ? `, doc: ${quote(t.text)}` : ''} }`).join(', ')}]` : undefined,
   };
 }
 

@@ -27,7 +27,15 @@ export {
 export { kwargs, Kwargs, type DynamicProxy } from './patterns/proxy.js';
 
 // ── Handlers ─────────────────────────────────────────────────────────────────────────
-export { AttrHandler, method, type Handler, type HandlerObject, type MethodSpec, type ParamSpec } from './handlers/handler.js';
+export { AttrHandler, method, type Handler, type HandlerObject, type MethodSpec, type ParamSpec, type ThrowsSpec } from './handlers/handler.js';
+export {
+  DESCRIBE_METHOD,
+  describeHandler,
+  type ServiceDescription,
+  type MethodDescription,
+  type ParamDescription,
+  type JsonSchema,
+} from './handlers/describe.js';
 export { CallContext } from './handlers/context.js';
 export type { ServerOptions } from './handlers/dispatch.js';
 
@@ -66,3 +74,5 @@ export type { Logger, LogMethod } from './socket/logger.js';
 export { ErrorTranslator, toWireError, type WireError } from './wire/error-table.js';
 /** @internal */
 export { createPacker } from './wire/translators.js';
+/** @internal `zrpc call` checks arguments as a server would, with the same text. */
+export { bindArguments, signatureOf } from './handlers/binding.js';

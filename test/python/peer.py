@@ -7,10 +7,12 @@ Run with Debian's /usr/bin/python3 (python3-aiozmq). Modes:
   call-rpc ENDPOINT         call a zrpc server and print one line per result
   notify ENDPOINT           send pipeline notifications to a zrpc server
   publish ENDPOINT TOPIC    publish probes until a line arrives on stdin, then the real calls
+  describe ENDPOINT         call zrpc:describe on a zrpc server, print "DESCRIBED <json>"
 Every printed value is Python's repr(), so the tests see exactly what Python holds.
 """
 import asyncio
 import datetime as dt
+import json
 import sys
 
 import aiozmq.rpc
@@ -176,6 +178,15 @@ async def publish(endpoint, topic):
     await client.wait_closed()
 
 
+async def describe(endpoint):
+    client = await aiozmq.rpc.connect_rpc(connect=endpoint, timeout=5)
+    # The reserved name is no identifier: aiozmq reaches it with getattr.
+    description = await getattr(client.call, "zrpc:describe")()
+    out("DESCRIBED", json.dumps(description, sort_keys=True))
+    client.close()
+    await client.wait_closed()
+
+
 def main():
     mode, *rest = sys.argv[1:]
     if mode.startswith("serve-"):
@@ -186,6 +197,8 @@ def main():
         coro = notify(*rest)
     elif mode == "publish":
         coro = publish(*rest)
+    elif mode == "describe":
+        coro = describe(*rest)
     else:
         raise SystemExit(f"unknown mode {mode}")
     asyncio.run(coro)

@@ -33,6 +33,12 @@ export interface ServerOptions extends ServiceOptions {
    * so ZeroMQ's high-water marks push back on senders. Default 1000.
    */
   concurrency?: number;
+  /**
+   * @internal Every call goes here, by name, with its arguments as decoded and the peer
+   * frame (a pub/sub topic), and no method is looked up: for `zrpc subscribe`, which
+   * prints whatever arrives.
+   */
+  receiveAll?: (name: string, args: unknown[], kwargs: WireKwargs, peer: Uint8Array | undefined) => unknown;
 }
 
 /** Enough for an I/O-bound service, few enough that their arguments fit a default heap. */
@@ -109,6 +115,7 @@ export class Dispatcher {
   readonly #concurrency: number;
   /** zrpc's own methods, by reserved name (see `RESERVED_PREFIX`). */
   readonly #system = new Map<string, { method: ResolvedMethod; sig: Signature }>();
+  readonly #receiveAll: ServerOptions['receiveAll'];
   /** Resolves the reader's wait once a running call ends below the bound. */
   #wake: (() => void) | undefined;
 
@@ -119,6 +126,7 @@ export class Dispatcher {
     this.#logExceptions = options.logExceptions ?? false;
     this.#exclude = options.excludeLogExceptions ?? [];
     this.#concurrency = positiveInteger('concurrency', options.concurrency ?? DEFAULT_CONCURRENCY);
+    this.#receiveAll = options.receiveAll;
   }
 
   /**
@@ -185,6 +193,7 @@ export class Dispatcher {
    */
   call(name: string, call: WireCall, peer?: Uint8Array): unknown {
     if (this.#closed) throw new ServiceClosedError('the server is closing');
+    if (this.#receiveAll) return this.#receiveAll(name, call.args, call.kwargs, peer);
     const { method, sig } = this.#resolve(name);
     const bound = bindArguments(sig, name, call.args, call.kwargs, call.maps);
     const context = new CallContext(name, peer);

@@ -16,6 +16,16 @@ export interface ParamSpec {
   schema?: TSchema;
   /** May be left out by the caller (a trailing optional or defaulted parameter). */
   optional?: boolean;
+  /** What the parameter means, for `zrpc describe`. */
+  doc?: string;
+}
+
+/** An error a method declares it may raise (`@throws {Name} text`). */
+export interface ThrowsSpec {
+  /** The error's name on the wire. */
+  name: string;
+  /** When it is raised. */
+  doc?: string;
 }
 
 /** What `method` may be told about a function; the code generator fills all of it. */
@@ -32,6 +42,10 @@ export interface MethodSpec {
    * always passed after the declared parameters (unless there is a rest parameter).
    */
   context?: boolean;
+  /** What the method does, for `zrpc describe` (the generator copies the doc comment). */
+  doc?: string;
+  /** Errors the method declares, for `zrpc describe`. */
+  throws?: readonly ThrowsSpec[];
 }
 
 /** Base for class handlers: public methods marked `@method` are callable by name. */
@@ -153,4 +167,50 @@ export function stillResolves(root: Handler, resolved: ResolvedMethod): boolean 
     if (owner !== chain[i]) return false;
   }
   return true;
+}
+
+/** Bounds on walking a handler to list its methods: callers can ask for a description at will. */
+export interface ListLimits {
+  /** Namespace levels below the root. */
+  maxDepth: number;
+  /** Methods listed; past it the list is cut and `truncated` is set. */
+  maxMethods: number;
+}
+
+/**
+ * Every marked method reachable from `root`, by dotted name, found by the same rule as
+ * `resolveMethod`: own data properties along the class chain, so no getter or setter
+ * runs. Names with a dot (which no call could reach) and symbol keys are skipped; an
+ * object met twice (a cycle, or one namespace under two names) is walked once.
+ */
+export function listMethods(root: Handler, limits: ListLimits): { methods: Array<{ name: string; fn: Fn; spec: MethodSpec }>; truncated: boolean } {
+  const methods: Array<{ name: string; fn: Fn; spec: MethodSpec }> = [];
+  const seen = new Set<object>();
+  let truncated = false;
+  let full = false;
+  const walk = (owner: object, prefix: string, depth: number): void => {
+    if (seen.has(owner)) return;
+    seen.add(owner);
+    const names = new Set<string>();
+    for (let o: object | null = owner; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+      for (const name of Object.getOwnPropertyNames(o)) if (!forbidden.has(name) && !name.includes('.')) names.add(name);
+    }
+    for (const name of names) {
+      if (full) return;
+      const value = member(owner, name);
+      const spec = typeof value === 'function' ? marked.get(value) : undefined;
+      if (spec) {
+        if (methods.length >= limits.maxMethods) {
+          truncated = full = true;
+          return;
+        }
+        methods.push({ name: prefix + name, fn: value as Fn, spec });
+      } else if (isNamespace(value)) {
+        if (depth >= limits.maxDepth) truncated = true;
+        else walk(value, `${prefix}${name}.`, depth + 1);
+      }
+    }
+  };
+  walk(root, '', 0);
+  return { methods, truncated };
 }

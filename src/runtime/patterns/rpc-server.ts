@@ -11,8 +11,16 @@ import { encodeReplyHeader, REQUEST_HEADER_SIZE, senderPrefix } from '../wire/he
 import { createPacker } from '../wire/translators.js';
 import type { Packer } from '../wire/packer.js';
 import { createSocket, Service } from '../socket/service.js';
+import { DESCRIBE_METHOD, describeHandler } from '../handlers/describe.js';
 
-export type RpcServerOptions = ServerOptions;
+export interface RpcServerOptions extends ServerOptions {
+  /**
+   * Answer `zrpc:describe` with the methods, their parameters, schemas, docs and declared
+   * errors (what `zrpc describe` prints). Default true; `false` for a server that must
+   * not reveal its interface: the call is then answered `NotFoundError`.
+   */
+  describe?: boolean;
+}
 
 export class RpcServer extends Service {
   readonly #packer: Packer;
@@ -24,6 +32,7 @@ export class RpcServer extends Service {
     super(createSocket(Router, options), options);
     this.#packer = createPacker(options.translationTable, options.decodeLimits);
     this.#dispatcher = new Dispatcher(handler, options, this.log);
+    if (options.describe !== false) this.#dispatcher.addSystemMethod(DESCRIBE_METHOD, () => describeHandler(handler, 'rpc'), { params: [] });
   }
 
   /** @internal */

@@ -245,6 +245,7 @@ export const kitchenMethods = {
       { name: 'value', schema: EverythingSchema },
     ],
     returns: EverythingSchema,
+    doc: 'Echoes everything back.',
   },
   'add': {
     params: [
@@ -252,6 +253,7 @@ export const kitchenMethods = {
       { name: 'b', schema: Type.Number({ minimum: 0 }), optional: true },
     ],
     returns: Type.Number(),
+    doc: 'Adds, with constraints on a parameter.',
   },
   'tree': {
     params: [
@@ -270,6 +272,7 @@ export const kitchenMethods = {
     params: [
       { name: 'dish', schema: Type.String() },
     ],
+    throws: [{ name: 'NotAllowed', doc: 'when the kitchen is closed' }],
   },
   'move': {
     params: [
@@ -277,6 +280,7 @@ export const kitchenMethods = {
       { name: 'dx', schema: Type.Number() },
     ],
     returns: Wire.Instance(Point),
+    doc: 'A translated class, both ways.',
   },
   'admin.ping': {
     params: [],

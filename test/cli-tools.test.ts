@@ -1,0 +1,269 @@
+/**
+ * `zrpc describe`, `call`, `notify`, `publish` and `subscribe`: the library functions
+ * with a captured output, and the real command in a child process, against the sample
+ * shop, zrpc servers of each pattern, and Python's aiozmq.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import Type from 'typebox';
+import { generateKeyPair, method, servePipeline, serveRpc, type Handler } from 'zrpc';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { serveShop } from '../samples/generated/shop.js';
+import { ShopImpl } from '../samples/shop/main.js';
+import {
+  callCommand,
+  EXIT,
+  fromJson,
+  notifyCommand,
+  parseCallArguments,
+  publishCommand,
+  subscribeCommand,
+  toJson,
+  typeText,
+  type Output,
+} from '../src/tools/index.js';
+import { endpoint, repoRoot, waitFor } from './support/helpers.js';
+import { pythonServer, PythonPeer } from './support/python-peer.js';
+
+const cli = join(repoRoot, 'dist/cli/zrpc.js');
+
+function capture(): Output & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (t) => stdout.push(t), err: (t) => stderr.push(t) };
+}
+
+/** Runs the real `zrpc` command; resolves with its exit code and output. */
+function zrpc(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('values between JSON and msgpack', () => {
+  it('writes and reads the tagged forms', () => {
+    const value = { n: 2n ** 70n, b: new Uint8Array([1, 2, 255]), d: new Date('2024-01-02T03:04:05.678Z'), m: new Map<unknown, unknown>([[1, 'a']]), x: NaN, list: [null, 'x'] };
+    const json = toJson(value);
+    assert.deepEqual(json, {
+      n: { $bigint: '1180591620717411303424' },
+      b: { $bytes: 'AQL/' },
+      d: { $date: '2024-01-02T03:04:05.678Z' },
+      m: { $map: [[1, 'a']] },
+      x: { $number: 'NaN' },
+      list: [null, 'x'],
+    });
+    assert.deepEqual(fromJson(JSON.parse(JSON.stringify(json)), 'v'), value);
+  });
+
+  it('refuses a malformed tagged value or an unknown tag, naming where', () => {
+    assert.throws(() => fromJson({ a: [{ $bigint: '1.5' }] }, 'arg'), /arg\.a\[0\]: \$bigint takes a string of decimal digits/);
+    assert.throws(() => fromJson({ $date: 'yesterday' }, 'at'), /at: \$date takes an ISO 8601 date string/);
+    assert.throws(() => fromJson({ $big: '1' }, 'x'), /x: unknown tagged value \$big/);
+  });
+
+  it('reads positional and named arguments', () => {
+    assert.deepEqual(parseCallArguments(['[1, {"$bigint": "5"}]', 'b=2', 'name=alice', 's="2"'], '{"c": [true]}'), {
+      args: [1, 5n],
+      kwargs: { c: [true], b: 2, name: 'alice', s: '2' },
+    });
+    assert.deepEqual(parseCallArguments([]), { args: [], kwargs: undefined });
+    assert.throws(() => parseCallArguments(['b=[1,']), /b=\[1,: not valid JSON/);
+    assert.throws(() => parseCallArguments(['1']), /give positional arguments as one JSON array/);
+    assert.throws(() => parseCallArguments(['b=1', 'b=2']), /named argument b is given twice/);
+    assert.throws(() => parseCallArguments([], '[1]'), /--kw must be a JSON object/);
+  });
+
+  it('writes schemas as short types', () => {
+    assert.equal(typeText({ type: 'array', items: { type: 'integer', minimum: 1 } }), 'Array<integer (minimum 1)>');
+    assert.equal(typeText({ type: 'object', properties: { a: { 'x-zrpc': 'date' }, b: { anyOf: [{ const: 'x' }, { type: 'null' }] } }, required: ['a'] }), '{ a: Date; b?: "x" | null }');
+  });
+});
+
+describe('zrpc describe and zrpc call against the sample shop', () => {
+  it('describes the shop for a person and as JSON', async () => {
+    await using server = await serveShop(new ShopImpl(), { bind: endpoint() });
+    const at = server.transport.bindings[0]!;
+    const text = await zrpc('describe', at);
+    assert.equal(text.code, EXIT.ok, text.stderr);
+    assert.match(text.stdout, /^rpc service at tcp:\/\/127\.0\.0\.1:\d+: 4 methods\n/);
+    assert.match(text.stdout, /\norder\(lines: Array<\{ sku: string \(pattern \^\[A-Z\]\{3\}-\\d\+\$\); qty: integer \(minimum 1\) \}>, currency\?: "EUR" \| "USD", note\?: string\): \{ id: string;/);
+    assert.match(text.stdout, /\n {4}Places an order\.\n {4}lines: what to buy\n {4}throws OutOfStock: when a line asks for more than is in stock\n/);
+    assert.match(text.stdout, /\nbilling\.refund\(receiptId: string, amount: number \(minimum 0\)\): number\n/);
+    const json = await zrpc('describe', at, '--json');
+    assert.equal(json.code, EXIT.ok);
+    const description = JSON.parse(json.stdout);
+    assert.deepEqual(description.methods.map((m: { name: string }) => m.name), ['billing.history', 'billing.refund', 'order', 'stock']);
+  });
+
+  it('calls, printing the result as JSON; refuses a bad argument before sending, with the server\'s text', async () => {
+    await using server = await serveShop(new ShopImpl(), { bind: endpoint() });
+    const at = server.transport.bindings[0]!;
+    const ok = await zrpc('call', at, 'order', '[[{"sku": "APL-1", "qty": 2}]]', 'note=gift');
+    assert.equal(ok.code, EXIT.ok, ok.stderr);
+    const receipt = JSON.parse(ok.stdout);
+    assert.equal(receipt.note, 'gift');
+    assert.match(receipt.placedAt.$date, /^\d{4}-\d\d-\d\dT/);
+    assert.equal((await zrpc('call', at, 'stock', '--kw', '{"sku": "APL-1"}')).stdout, '8\n');
+
+    const refused = await zrpc('call', at, 'order', '[[{"sku": "APL-1", "qty": 0}]]');
+    assert.equal(refused.code, EXIT.badInput);
+    assert.equal(refused.stdout, '');
+    const [first, second] = refused.stderr.split('\n');
+    assert.equal(first, 'ParameterError: order: parameter "lines" at /0/qty: must be >= 1 (got 0)');
+    assert.match(second!, /refused before sending/);
+    // Sent anyway, the server refuses it in the same words.
+    const sent = await zrpc('call', at, 'order', '[[{"sku": "APL-1", "qty": 0}]]', '--no-check');
+    assert.equal(sent.code, EXIT.remoteError);
+    assert.equal(sent.stderr, 'remote error ParameterError (aiozmq.rpc.base.ParametersError): order: parameter "lines" at /0/qty: must be >= 1 (got 0)\n');
+  });
+
+  it('prints a remote error with its type and exits 1', async () => {
+    await using server = await serveShop(new ShopImpl(), { bind: endpoint() });
+    const failed = await zrpc('call', server.transport.bindings[0]!, 'order', '[[{"sku": "PEA-2", "qty": 1}]]');
+    assert.equal(failed.code, EXIT.remoteError);
+    assert.match(failed.stderr, /^remote error OutOfStock: .*PEA-2: only 0 left/);
+    const missing = await zrpc('call', server.transport.bindings[0]!, 'nope');
+    assert.equal(missing.code, EXIT.remoteError);
+    assert.match(missing.stderr, /describes no method nope; calling it anyway\nremote error NotFoundError \(aiozmq\.rpc\.base\.NotFoundError\): nope\n$/);
+  });
+
+  it('exits 2 on bad input and 3 when nobody answers', async () => {
+    const badJson = await zrpc('call', 'tcp://127.0.0.1:1', 'add', '[1,');
+    assert.equal(badJson.code, EXIT.badInput);
+    assert.match(badJson.stderr, /positional arguments is not valid JSON/);
+    const badOption = await zrpc('call', 'tcp://127.0.0.1:1', 'add', '--timeout', 'soon');
+    assert.equal(badOption.code, EXIT.badInput);
+    assert.match(badOption.stderr, /expected a positive number of milliseconds/);
+    const silent = await zrpc('call', 'tcp://127.0.0.1:1', 'add', '[1]', '--timeout', '200');
+    assert.equal(silent.code, EXIT.timeout);
+    assert.match(silent.stderr, /no answer from tcp:\/\/127\.0\.0\.1:1 within 200 ms/);
+  });
+});
+
+describe('the library functions, in process', () => {
+  it('does not send a call whose arguments the description refuses', async () => {
+    // Counts the server's lookups of "order" that are not part of a description (which
+    // also lists the keys): a call that reaches the server looks the name up once.
+    let listings = 0;
+    let lookups = 0;
+    const target = {
+      order: method((n: number) => n, { params: [{ name: 'n', schema: Type.Integer({ minimum: 1 }) }], returns: Type.Integer() }),
+    };
+    const handler = new Proxy(target, {
+      ownKeys: (t) => (listings++, Reflect.ownKeys(t)),
+      getOwnPropertyDescriptor: (t, key) => (key === 'order' && lookups++, Reflect.getOwnPropertyDescriptor(t, key)),
+    }) as Handler;
+    await using server = await serveRpc(handler, { bind: endpoint() });
+    const at = server.transport.bindings[0]!;
+    const io = capture();
+    assert.equal(await callCommand(at, 'order', ['[0]'], {}, io), EXIT.badInput);
+    assert.deepEqual(io.stderr[0], 'ParameterError: order: parameter "n" must be >= 1 (got 0)');
+    assert.equal(lookups - listings, 0, 'the refused call never reached the server');
+    assert.equal(await callCommand(at, 'order', ['[3]'], {}, io), EXIT.ok);
+    assert.equal(io.stdout.at(-1), '3');
+    assert.equal(lookups - listings, 1);
+  });
+
+  it('calls a CURVE server with a keys file as zrpc keygen --out writes it', async () => {
+    const serverPair = generateKeyPair();
+    const clientPair = generateKeyPair();
+    await using server = await serveRpc({ add: method((a: number, b: number) => a + b) }, { bind: endpoint(), curve: { secretKey: serverPair.secretKey, allow: [clientPair.publicKey] } });
+    const keys = join(await mkdtemp(join(tmpdir(), 'zrpc-keys-')), 'keys.json');
+    await writeFile(keys, JSON.stringify(clientPair));
+    const at = server.transport.bindings[0]!;
+    const io = capture();
+    assert.equal(await callCommand(at, 'add', ['[1, 2]'], { curve: keys, serverKey: serverPair.publicKey }, io), EXIT.ok);
+    assert.deepEqual(io.stdout, ['3']);
+    assert.equal(await callCommand(at, 'add', ['[1, 2]'], { curve: keys }, io), EXIT.badInput);
+    assert.match(io.stderr.at(-1)!, /--curve needs --server-key/);
+    assert.equal(await callCommand(at, 'add', ['[1, 2]'], { timeout: 300 }, io), EXIT.timeout, 'a plain client gets no answer');
+  });
+
+  it('notifies a pipeline worker, checking arguments against --describe-from', async () => {
+    const received: unknown[] = [];
+    const handler = { record: method((n: number, note?: string) => void received.push([n, note]), { params: [{ name: 'n', schema: Type.Number() }, { name: 'note', schema: Type.String(), optional: true }] }) };
+    await using worker = await servePipeline(handler, { bind: endpoint() });
+    await using rpc = await serveRpc(handler, { bind: endpoint() });
+    const io = capture();
+    const flags = { describeFrom: rpc.transport.bindings[0]! };
+    assert.equal(await notifyCommand(worker.transport.bindings[0]!, 'record', ['["one"]'], flags, io), EXIT.badInput);
+    assert.equal(io.stderr[0], 'ParameterError: record: parameter "n" must be number (got "one")');
+    assert.equal(await notifyCommand(worker.transport.bindings[0]!, 'record', ['[1]', 'note=hi'], flags, io), EXIT.ok);
+    await waitFor(() => received.length === 1, 5000, 'the notification');
+    assert.deepEqual(received, [[1, 'hi']]);
+  });
+
+  it('subscribes and prints one JSON line per published call', async () => {
+    const io = capture();
+    let bound: string | undefined;
+    const subscribed = subscribeCommand(endpoint(), { count: 1, topics: ['prices'], onListening: (b) => (bound = b[0]) }, io);
+    await waitFor(() => bound !== undefined, 5000, 'the subscriber');
+    // The slow joiner: publish until one arrives (each publish connects afresh).
+    const sender = capture();
+    while (io.stdout.length === 0) {
+      assert.equal(await publishCommand(bound!, 'prices.eu', 'tick', ['["APL", {"$bigint": "12345678901234567890"}]', 'at={"$date": "2024-01-02T00:00:00Z"}'], { settle: 50 }, sender), EXIT.ok);
+    }
+    assert.equal(await subscribed, EXIT.ok);
+    assert.deepEqual(JSON.parse(io.stdout[0]!), {
+      topic: 'prices.eu',
+      method: 'tick',
+      args: ['APL', { $bigint: '12345678901234567890' }],
+      kwargs: { at: { $date: '2024-01-02T00:00:00.000Z' } },
+    });
+  });
+});
+
+describe('zrpc against Python aiozmq', () => {
+  it('calls a Python server without a description, saying so; a Python error exits 1', async () => {
+    const { peer, endpoint: at } = await pythonServer('serve-rpc');
+    await using _ = peer;
+    const described = await zrpc('describe', at);
+    assert.equal(described.code, EXIT.noDescription);
+    assert.match(described.stderr, /does not describe itself/);
+    const added = await zrpc('call', at, 'add', '[40]', 'b=2');
+    assert.equal(added.code, EXIT.ok, added.stderr);
+    assert.equal(added.stdout, '42\n');
+    assert.match(added.stderr, /does not describe itself \(zrpc:describe not found\); calling without checking the arguments/);
+    const refunded = await zrpc('call', at, 'billing.refund', '["r-1"]', '--kw', '{"amount": 5}');
+    assert.equal(refunded.stdout, '"r-1:5"\n');
+    const failed = await zrpc('call', at, 'fail', '["value"]');
+    assert.equal(failed.code, EXIT.remoteError);
+    assert.match(failed.stderr, /\nremote error builtins\.ValueError: \('bad value', 42\)\narguments: \["bad value",42\]\n$/);
+  });
+
+  it('notifies a Python pipeline worker', async () => {
+    const { peer, endpoint: at } = await pythonServer('serve-pipeline');
+    await using _ = peer;
+    const sent = await zrpc('notify', at, 'record', '[1, "two", {"$bytes": "Aw=="}]', 'when={"$date": "2024-02-29T00:00:00Z"}');
+    assert.equal(sent.code, EXIT.ok, sent.stderr);
+    const line = await peer.line('CALL');
+    assert.match(line, /^CALL \(1, 'two', b'\\x03'\) \{'when': datetime\.datetime\(2024, 2, 29, 0, 0/);
+  });
+
+  it('prints what a Python publisher publishes (zrpc subscribe in a child process)', async () => {
+    const child = spawn(process.execPath, [cli, 'subscribe', 'tcp://127.0.0.1:0', '--count', '2', '--timeout', '20000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await waitFor(() => /subscribed at (\S+)/.test(stderr), 10_000, 'the subscriber');
+    const at = /subscribed at (\S+)/.exec(stderr)![1]!;
+    await using publisher = new PythonPeer(['publish', at, 'topic']);
+    // The Python publisher sends probes until told to go on; each is printed.
+    assert.equal(await exited, EXIT.ok, stderr);
+    publisher.send('go');
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 2);
+    assert.deepEqual(lines[0], { topic: 'topic', method: 'probe', args: [], kwargs: {} });
+  });
+});
