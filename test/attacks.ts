@@ -5,7 +5,8 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { encodeRequestHeader } from '../src/runtime/header.js';
+import { Dealer } from 'zeromq';
+import { decodeReplyHeader, encodeRequestHeader } from '../src/runtime/header.js';
 
 const MiB = 2 ** 20;
 export { MiB };
@@ -168,4 +169,39 @@ export function watchRejections(): { stop(): unknown[] } {
       return seen;
     },
   };
+}
+
+/**
+ * A raw DEALER speaking the request framing by hand, so tests can send what no zrpc
+ * client would; replies are collected by request id as they come.
+ */
+export class RawDealer {
+  readonly socket: Dealer;
+  readonly replies = new Map<number, { isError: boolean; body: Buffer }>();
+  #reading: Promise<void>;
+
+  constructor(address: string) {
+    const socket = new Dealer({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
+    socket.connect(address);
+    this.socket = socket;
+    this.#reading = (async () => {
+      for await (const [header, body] of socket) {
+        const fields = decodeReplyHeader(header!);
+        if (fields) this.replies.set(fields.requestId, { isError: fields.isError, body: body! });
+      }
+    })().catch(() => {});
+  }
+
+  send(frames: Array<Buffer | Uint8Array | string>): Promise<void> {
+    return this.socket.send(frames);
+  }
+
+  async close(): Promise<void> {
+    if (!this.socket.closed) this.socket.close();
+    await this.#reading;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
