@@ -39,6 +39,7 @@ import {
   rssMiB,
   watchRejections,
 } from './attacks.js';
+import { EVENT_LOG_PERIOD_MS, EventLog, toLog } from '../src/runtime/logger.js';
 import { endpoint, recordingLogger, waitFor } from './helpers.js';
 
 const packer = new Packer();
@@ -189,6 +190,22 @@ describe('RPC server under attack', () => {
     await expectAnswered(dealer, id, 'the refused calls', 20_000);
     // One line per kind: malformed request, ProtocolError, ParameterError, NotFoundError.
     assert.ok(logger.lines.length <= 4, `${logger.lines.length} lines: ${logger.lines.map((l) => l.message.slice(0, 60)).join(' | ')}`);
+  });
+
+  it('EventLog: one line per kind per period, the next one counting what was held back', async () => {
+    const logger = recordingLogger();
+    // A short period stands in for the 10 s one; the rule is the same.
+    const events = new EventLog(toLog(logger), 50);
+    for (let i = 0; i < 10_000; i++) {
+      events.warn('late reply', `late reply ${i}`);
+      events.warn('malformed reply', `malformed ${i}`);
+    }
+    assert.equal(logger.lines.length, 2);
+    await new Promise((r) => setTimeout(r, 60));
+    events.warn('late reply', 'one more');
+    assert.equal(logger.lines.length, 3);
+    assert.equal(logger.lines[2]!.fields?.suppressed, 9_999);
+    assert.equal(EVENT_LOG_PERIOD_MS, 10_000);
   });
 
   it('refuses a typed 1 Mi-item array of bad items at about the cost of accepting a good one', async () => {

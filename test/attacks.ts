@@ -7,6 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Dealer } from 'zeromq';
 import { decodeReplyHeader, encodeRequestHeader } from '../src/runtime/header.js';
+import { ExtData } from '../src/runtime/packer.js';
 
 const MiB = 2 ** 20;
 export { MiB };
@@ -133,6 +134,7 @@ export function hostileThrowables(): Array<[label: string, value: unknown]> {
     ['a huge array', new Array(1_000_000).fill('x'.repeat(100))],
     ['a Map with object keys', new Map<unknown, unknown>([[{ a: 1 }, 'v'], [[1, 2], { b: 2 }]])],
     ['a bigint', 2n ** 100n],
+    ['an ExtData', new ExtData(5, Uint8Array.of(1, 2, 3))],
     ['a symbol', Symbol('s')],
     ['a cyclic array', cyclic],
     ['an Error whose message and args getters throw', badError],
