@@ -17,6 +17,7 @@ import {
   longLengthBomb,
   mapHeader15,
   nestedMapBomb,
+  heapMiB,
   rssMiB,
   watchRejections,
 } from './attacks.js';
@@ -73,6 +74,7 @@ describe('pipeline worker under attack', () => {
       assert.ok(stuck < n / 2, `${stuck} of ${n} notifications were taken while the worker was blocked`);
       const grown = rssMiB() - before;
       assert.ok(grown < 64, `RSS grew ${grown.toFixed(1)} MiB`);
+      console.log(`# RSS +${grown.toFixed(1)} MiB (bound 64)`);
       console.log(`# blocked worker: ${stuck} of ${n} notifications left the sender; RSS +${grown.toFixed(1)} MiB`);
       release();
       await sending;
@@ -92,6 +94,7 @@ describe('pipeline worker under attack', () => {
     push.connect(server.transport.bindings[0]!);
     try {
       const before = rssMiB();
+      const heapBefore = heapMiB();
       const args = packer.encode([1]);
       for (let i = 0; i < 100_000; i++) await push.send([`no.such${i}`, args, none]);
       const long = 'n'.repeat(100 * 1024);
@@ -100,6 +103,11 @@ describe('pipeline worker under attack', () => {
       await waitFor(() => ran === 1, 30_000, 'the good call after the flood');
       const grown = rssMiB() - before;
       assert.ok(grown < 128, `RSS grew ${grown.toFixed(1)} MiB`);
+      console.log(`# RSS +${grown.toFixed(1)} MiB (bound 128)`);
+      // Nothing of the names is kept: the heap after a GC is where it was.
+      const kept = heapMiB() - heapBefore;
+      assert.ok(kept < 8, `the heap kept ${kept.toFixed(1)} MiB after the flood`);
+      console.log(`# heap kept +${kept.toFixed(1)} MiB (bound 8)`);
       assert.ok(logger.lines.length <= 2, `${logger.lines.length} lines: ${logger.lines.map((l) => l.message.slice(0, 60)).join(' | ')}`);
       // Each line is clipped, whatever the name's length.
       for (const line of logger.lines) assert.ok(line.message.length < 2000, `a line of ${line.message.length} characters`);
@@ -129,6 +137,7 @@ describe('pipeline worker under attack', () => {
       await waitFor(() => ran === 1, 20_000, 'the good call');
       const grown = rssMiB() - before;
       assert.ok(grown < 64, `RSS grew ${grown.toFixed(1)} MiB`);
+      console.log(`# RSS +${grown.toFixed(1)} MiB (bound 64)`);
       // One line for the refused calls (ProtocolError), one for the malformed messages.
       assert.ok(logger.lines.length <= 2, `${logger.lines.length} lines: ${logger.lines.map((l) => l.message.slice(0, 60)).join(' | ')}`);
     } finally {

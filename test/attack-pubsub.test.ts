@@ -66,6 +66,7 @@ describe('pub/sub subscriber under attack', () => {
       assert.equal(started, 100);
       const grown = rssMiB() - before;
       assert.ok(grown < 64, `RSS grew ${grown.toFixed(1)} MiB over ${n} publications`);
+      console.log(`# RSS +${grown.toFixed(1)} MiB (bound 64)`);
       release();
       await waitFor(() => server.running === 0, 10_000, 'the subscriber to drain');
       console.log(`# slow subscriber: ${started} of ${n} publications ran; RSS +${grown.toFixed(1)} MiB`);
@@ -100,6 +101,7 @@ describe('pub/sub subscriber under attack', () => {
       await waitFor(async () => (await pub.send(['t', 'good', args, none]), good > 0), 20_000, 'a good call after the floods');
       const grown = rssMiB() - before;
       assert.ok(grown < 128, `RSS grew ${grown.toFixed(1)} MiB`);
+      console.log(`# RSS +${grown.toFixed(1)} MiB (bound 128)`);
       // NotFoundError, ProtocolError, malformed message: one line each.
       assert.ok(logger.lines.length <= 3, `${logger.lines.length} lines: ${logger.lines.map((l) => l.message.slice(0, 60)).join(' | ')}`);
       for (const line of logger.lines) assert.ok(line.message.length < 2000, `a line of ${line.message.length} characters`);

@@ -135,6 +135,7 @@ describe('RPC client facing a malicious server', () => {
     assert.equal(await client.call.m(), 'the answer');
     const grown = rssMiB() - before;
     assert.ok(grown < 64, `RSS grew ${grown.toFixed(1)} MiB`);
+    console.log(`# RSS +${grown.toFixed(1)} MiB (bound 64)`);
     const kinds = logger.lines.map((l) => l.message);
     assert.ok(logger.lines.length <= 2, `${logger.lines.length} lines: ${kinds.join(' | ')}`);
   });
@@ -151,6 +152,7 @@ describe('RPC client facing a malicious server', () => {
     // and the malicious server's record of every request (measured: +69 MiB).
     const grown = rssMiB() - before;
     assert.ok(grown < 128, `RSS grew ${grown.toFixed(1)} MiB`);
+    console.log(`# RSS +${grown.toFixed(1)} MiB (bound 128)`);
   });
 
   it('survives a reply over its maxMessageSize: ZeroMQ drops the connection, calls time out, the process goes on', async () => {

@@ -160,6 +160,13 @@ export function rssMiB(): number {
   return process.memoryUsage().rss / MiB;
 }
 
+/** Heap kept (V8 heap plus external memory) now, in MiB, after a GC: what is retained, not what was touched. */
+export function heapMiB(): number {
+  gc();
+  const { heapUsed, external } = process.memoryUsage();
+  return (heapUsed + external) / MiB;
+}
+
 /** Records every unhandled rejection while a test runs; `stop()` returns them. */
 export function watchRejections(): { stop(): unknown[] } {
   const seen: unknown[] = [];
