@@ -71,11 +71,14 @@ export abstract class OneWayServer extends Service {
     // logged when asked (logExceptions, as aiozmq); a call that could not even be made
     // (unknown method, bad arguments, malformed message) is the sender's mistake and is
     // always reported, rate-limited per kind.
-    if (error instanceof NotFoundError || error instanceof ParameterError || error instanceof ProtocolError) {
-      const kind = error instanceof NotFoundError ? 'NotFoundError' : error instanceof ParameterError ? 'ParameterError' : 'ProtocolError';
-      this.events.warn(`refused ${kind}`, `refused a call to ${clip(name)}: ${describeError(error)}`);
-      return;
+    let kind: string | undefined;
+    try {
+      kind = error instanceof NotFoundError ? 'NotFoundError' : error instanceof ParameterError ? 'ParameterError' : error instanceof ProtocolError ? 'ProtocolError' : undefined;
+    } catch {
+      // `instanceof` runs a proxy's getPrototypeOf trap (or throws on a revoked proxy):
+      // a value like that is a handler's throw, never one of our refusals.
     }
+    if (kind) return this.events.warn(`refused ${kind}`, `refused a call to ${clip(name)}: ${describeError(error)}`);
     this.#dispatcher.report(name, error);
   }
 
