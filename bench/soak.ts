@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { connectPipeline, connectPubSub, connectRpc, method, servePipeline, servePubSub, serveRpc, type CallContext } from 'zrpc';
 import { Dealer, Push } from 'zeromq';
 import { LineProcess } from './line-process.js';
-import { bomb995, deepBomb995, deepNesting, header15, longLengthBomb, mapHeader15, nestedMapBomb, request } from '../test/attacks.js';
+import { bomb995, deepBomb995, deepNesting, header15, longLengthBomb, mapHeader15, nestedMapBomb, request } from '../test/support/attacks.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -19,8 +19,8 @@ import {
   nestedMapBomb,
   rssMiB,
   watchRejections,
-} from './attacks.js';
-import { endpoint, recordingLogger, waitFor } from './helpers.js';
+} from './support/attacks.js';
+import { endpoint, recordingLogger, waitFor } from './support/helpers.js';
 
 const packer = new Packer();
 const none = Buffer.from([0x80]);

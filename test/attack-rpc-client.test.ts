@@ -20,9 +20,9 @@ import {
   method,
   serveRpc,
 } from 'zrpc';
-import { encodeReplyHeader } from '../src/runtime/header.js';
-import { bomb995, deepNesting, header15, longLengthBomb, mapHeader15, nestedMapBomb, rssMiB } from './attacks.js';
-import { endpoint, recordingLogger, waitFor } from './helpers.js';
+import { encodeReplyHeader } from '../src/runtime/wire/header.js';
+import { bomb995, deepNesting, header15, longLengthBomb, mapHeader15, nestedMapBomb, rssMiB } from './support/attacks.js';
+import { endpoint, recordingLogger, waitFor } from './support/helpers.js';
 
 const packer = new Packer();
 

@@ -39,9 +39,9 @@ import {
   heapMiB,
   rssMiB,
   watchRejections,
-} from './attacks.js';
-import { EVENT_LOG_PERIOD_MS, EventLog, toLog } from '../src/runtime/logger.js';
-import { endpoint, recordingLogger, waitFor } from './helpers.js';
+} from './support/attacks.js';
+import { EVENT_LOG_PERIOD_MS, EventLog, toLog } from '../src/runtime/socket/logger.js';
+import { endpoint, recordingLogger, waitFor } from './support/helpers.js';
 
 const packer = new Packer();
 const errors = new ErrorTranslator();

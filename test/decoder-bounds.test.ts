@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DecodeError } from '@msgpack/msgpack';
-import { createPacker } from '../src/runtime/translators.js';
+import { createPacker } from '../src/runtime/wire/translators.js';
 import { PickleError } from 'zrpc';
 import {
   MiB,
@@ -22,7 +22,7 @@ import {
   nestedArrayBomb,
   nestedMapBomb,
   pickleExt,
-} from './attacks.js';
+} from './support/attacks.js';
 
 const packer = createPacker(undefined);
 

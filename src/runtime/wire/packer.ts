@@ -53,11 +53,11 @@ export interface DecodeLimits {
 export const DEFAULT_DECODE_LIMITS: Readonly<Required<DecodeLimits>> = {
   maxStrLength: 64 * 2 ** 20,
   maxBinLength: 256 * 2 ** 20,
-  maxArrayLength: 2 ** 20,
+  maxArrayLength: 4 * 2 ** 20,
   maxMapLength: 2 ** 20,
   maxExtLength: 16 * 2 ** 20,
   maxDepth: 200,
-  maxItems: 2 ** 20,
+  maxItems: 4 * 2 ** 20,
 };
 
 export { ExtData };

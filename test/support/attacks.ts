@@ -6,8 +6,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Dealer } from 'zeromq';
-import { decodeReplyHeader, encodeRequestHeader } from '../src/runtime/header.js';
-import { ExtData } from '../src/runtime/packer.js';
+import { decodeReplyHeader, encodeRequestHeader } from '../../src/runtime/wire/header.js';
+import { ExtData } from '../../src/runtime/wire/packer.js';
 
 const MiB = 2 ** 20;
 export { MiB };
