@@ -5,7 +5,7 @@
  */
 
 // ── Serving and connecting: the three patterns ──────────────────────────────────────
-export { serveRpc, RpcServer, type RpcServerOptions } from './patterns/rpc-server.js';
+export { serveRpc, RpcServer, HEALTH_METHOD, type RpcServerOptions, type ServerHealth, type DrainOptions } from './patterns/rpc-server.js';
 export { connectRpc, RpcClient, RpcCaller, DEFAULT_CALL_TIMEOUT, type RpcClientOptions, type CallOptions } from './patterns/rpc-client.js';
 export {
   servePipeline,
@@ -46,6 +46,8 @@ export {
   EncodeError,
   PickleError,
   SendQueueFullError,
+  ServerDrainingError,
+  ConnectionLostError,
 } from './errors/errors.js';
 export * as builtins from './errors/builtins.js';
 export { wireNameOf, type ErrorClass, type ErrorTable } from './wire/error-table.js';
