@@ -242,6 +242,7 @@ function specView(method: MethodModel, emit: Emit) {
     params: method.params.map(param),
     rest: method.rest ? [param(method.rest)] : [],
     returns: checksReturn ? [emit.schema(method.returns)] : [],
+    idempotent: method.idempotent,
   };
 }
 
