@@ -25,6 +25,7 @@ export {
   type Topic,
 } from './patterns/pubsub.js';
 export { kwargs, Kwargs, type DynamicProxy } from './patterns/proxy.js';
+export { runProxy, RpcProxy, type RpcProxyOptions } from './patterns/rpc-proxy.js';
 
 // ── Handlers ─────────────────────────────────────────────────────────────────────────
 export { AttrHandler, method, type Handler, type HandlerObject, type MethodSpec, type ParamSpec } from './handlers/handler.js';

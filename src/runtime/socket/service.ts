@@ -108,7 +108,7 @@ export function endpointList(value: string | readonly string[] | undefined): rea
 }
 
 /** ZeroMQ spells "any free port" as `*`; accept the usual `0` as well. */
-function zmqEndpoint(endpoint: string): string {
+export function zmqEndpoint(endpoint: string): string {
   return endpoint.replace(/^(tcp:\/\/.*):0$/, '$1:*');
 }
 
