@@ -76,6 +76,26 @@ describe('many servers', () => {
     await live.server.close();
   });
 
+  it('adds a server with transport.connect and retires one with transport.disconnect, losing no call', async () => {
+    const first = await countingServer(5);
+    const second = await countingServer(5);
+    await using client = await connectRpc({ connect: first.address, timeout: 5000 });
+    assert.equal(await client.call.work(1), 1);
+    client.transport.connect(second.address);
+    await waitFor(() => client.servers.length === 2 && client.servers.every((s) => s.connected), 3000, 'the second connection');
+    const during = Promise.all(Array.from({ length: 20 }, (_, i) => client.call.work(i)));
+    client.transport.disconnect(first.address); // its calls are still answered; nothing new goes there
+    assert.deepEqual(await during, Array.from({ length: 20 }, (_, i) => i));
+    const before = first.counts.calls;
+    await Promise.all(Array.from({ length: 10 }, (_, i) => client.call.work(i)));
+    assert.equal(first.counts.calls, before);
+    assert.deepEqual(client.transport.connections, [second.address]);
+    assert.deepEqual(client.servers.map((s) => s.endpoint), [second.address]);
+    assert.throws(() => client.transport.disconnect(first.address), /not connected to/);
+    await first.server.close();
+    await second.server.close();
+  });
+
   it('balances over a Python aiozmq server among the endpoints, and the probe proves it alive', async () => {
     const { peer, endpoint: python } = await pythonServer('serve-rpc');
     await using _peer = peer;

@@ -92,6 +92,8 @@ class PendingCall {
   attemptTimer: Timer = undefined;
   /** Servers tried, so a retry prefers another. */
   tried: ServerLink[] | undefined = undefined;
+  /** The client's own health probe, not the application's call. */
+  probe = false;
   /** `performance.now()` past which a call on the client's default timeout fails; 0 if it has none. */
   deadline = 0;
   signal: AbortSignal | undefined = undefined;
@@ -169,6 +171,8 @@ export class RpcClient extends Service {
   /** Where the next tie-break starts, so equal servers take turns. */
   #turn = 0;
   #prober: NodeJS.Timeout | undefined;
+  /** Health probes awaiting their answer. */
+  #probes = 0;
   #lastId = 0;
 
   /** @internal Use `connectRpc`. */
@@ -257,9 +261,9 @@ export class RpcClient extends Service {
     return this.#root.with({ signal });
   }
 
-  /** Calls still waiting for their reply. */
+  /** Calls still waiting for their reply (the client's own health probes not counted). */
   get pending(): number {
-    return this.#pending.size;
+    return this.#pending.size - this.#probes;
   }
 
   /** Each dialed server's state: whether it takes calls, and how many it holds. */
@@ -282,7 +286,8 @@ export class RpcClient extends Service {
     }
   }
 
-  #call(name: string, args: readonly unknown[], named: Named, options: CallOptions | undefined, link?: ServerLink): Promise<unknown> {
+  /** `probe`: the server a health probe goes to, bypassing the choice of server. */
+  #call(name: string, args: readonly unknown[], named: Named, options: CallOptions | undefined, probe?: ServerLink): Promise<unknown> {
     if (this.closed) return Promise.reject(new ServiceClosedError());
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(aborted(name, signal));
@@ -303,6 +308,10 @@ export class RpcClient extends Service {
     return new Promise((resolve, reject) => {
       const call = new PendingCall(name, frames, resolve, reject, attemptTimeout, options?.idempotent === true);
       this.#pending.set(id, call);
+      if (probe) {
+        call.probe = true;
+        this.#probes++;
+      }
       if (timeout === this.#timeout && timeout <= MAX_SWEPT_TIMEOUT) {
         call.deadline = performance.now() + timeout;
         this.#sweeper ??= setTimeout(this.#sweep, timeout);
@@ -314,7 +323,7 @@ export class RpcClient extends Service {
         call.onAbort = () => this.#fail(id, aborted(name, signal));
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
-      if (link) this.#sendTo(id, call, link);
+      if (probe) this.#sendTo(id, call, probe);
       else this.#dispatch(id, call);
     });
   }
@@ -524,7 +533,7 @@ export class RpcClient extends Service {
   #fail(id: number, error: Error): void {
     const call = this.#pending.get(id);
     if (!call) return;
-    this.#pending.delete(id);
+    this.#remove(id, call);
     const link = call.link;
     call.release();
     if (link) this.#closeIfIdle(link);
@@ -573,8 +582,13 @@ export class RpcClient extends Service {
     }
   }
 
-  #settled(id: number, call: PendingCall, link: ServerLink): void {
+  #remove(id: number, call: PendingCall): void {
     this.#pending.delete(id);
+    if (call.probe) this.#probes--;
+  }
+
+  #settled(id: number, call: PendingCall, link: ServerLink): void {
+    this.#remove(id, call);
     call.release();
     if (link.retired) this.#closeIfIdle(link);
   }
@@ -585,6 +599,7 @@ export class RpcClient extends Service {
     this.#waiting = [];
     const pending = [...this.#pending.values()];
     this.#pending.clear();
+    this.#probes = 0;
     for (const call of pending) {
       call.release();
       call.reject(error);
