@@ -278,6 +278,27 @@ describe('many servers', () => {
     assert.equal(client.pending, 0);
   });
 
+  it('takes a frozen server out when its heartbeats stop, and back when it wakes', async () => {
+    const addresses = [endpoint('ipc'), endpoint('ipc')];
+    const children = addresses.map((address) => new LineProcess(process.execPath, [script('fault-server'), address]));
+    await Promise.all(children.map((child) => child.value('READY')));
+    await using client = await connectRpc({ connect: addresses, timeout: 3000, heartbeat: { interval: 100, timeout: 300 } });
+    await waitFor(() => client.servers.every((s) => s.connected), 5000, 'both connections');
+    const frozen = children[0]!;
+    process.kill(frozen.pid, 'SIGSTOP');
+    try {
+      await waitFor(() => !client.servers[0]!.connected, 5000, 'the heartbeat to give up on the frozen server');
+      const pids = await Promise.all(Array.from({ length: 20 }, () => client.call.who(1)));
+      assert.deepEqual(new Set(pids), new Set([children[1]!.pid]), 'no call goes to the frozen server');
+    } finally {
+      process.kill(frozen.pid, 'SIGCONT');
+    }
+    await waitFor(() => client.servers[0]!.connected, 5000, 'the woken server to be connected again');
+    const seen = new Set<number>();
+    await waitFor(async () => (seen.add(Number(await client.call.who(5))), seen.size === 2), 10_000, 'the woken server to get calls');
+    for (const child of children) await child.finish();
+  });
+
   it('generated clients know their @idempotent methods', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'zrpc-idem-'));
     await writeFile(join(dir, 'api.ts'), '/** @rpc */\nexport interface Store {\n  /** @idempotent */\n  get(key: string): string;\n  put(key: string, value: string): void;\n}\n');
