@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { LineProcess } from './line-process.js';
 import { generatorRows } from './generator.js';
 import { importTimeRows } from './import-time.js';
+import { manyServerRows } from './many-servers.js';
 import { renderChart, renderMarkdown, renderTable, type Row } from './report.js';
 
 const quick = process.argv.includes('--quick');
@@ -161,6 +162,7 @@ async function main(): Promise<void> {
     }
   }
   progress('server memory');
+  rows.push(...(await manyServerRows(seconds)));
   rows.push(...(await rss()));
   progress('import time');
   rows.push(...(await importTimeRows(root, quick ? 5 : 9)));

@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import {
   expandInputs,
@@ -179,6 +179,33 @@ toolCommand('subscribe')
       },
       t.consoleOutput,
     );
+  });
+
+program
+  .command('proxy')
+  .description('one address for many servers: clients connect to --frontend, servers connect to --backend (libzmq proxy; it rotates calls over the servers)')
+  .requiredOption('--frontend <endpoints...>', 'where clients connect, e.g. tcp://*:5555')
+  .requiredOption('--backend <endpoints...>', 'where servers connect, e.g. tcp://*:5556')
+  .option('--curve-keys <file>', "CURVE for clients: the proxy's key pair as written by zrpc keygen --out; clients give its public key as serverKey")
+  .action(async (options: { frontend: string[]; backend: string[]; curveKeys?: string }) => {
+    try {
+      // Loaded here so that `zrpc generate` never loads ZeroMQ's native addon.
+      const { runProxy } = await import('zrpc');
+      const keys = options.curveKeys ? (JSON.parse(await readFile(options.curveKeys, 'utf8')) as { secretKey?: unknown }) : undefined;
+      if (keys && typeof keys.secretKey !== 'string') throw new Error(`${options.curveKeys} has no secretKey (make one with zrpc keygen --out)`);
+      const proxy = await runProxy({
+        frontend: options.frontend,
+        backend: options.backend,
+        ...(keys ? { curve: { frontend: { secretKey: keys.secretKey as string } } } : {}),
+        logger: console,
+      });
+      console.log(`zrpc: proxy running; clients connect to ${proxy.frontend.join(', ')}, servers to ${proxy.backend.join(', ')}`);
+      const stop = () => void proxy.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    } catch (error) {
+      fail(error);
+    }
   });
 
 const here = (path: string) => relative(process.cwd(), path) || path;

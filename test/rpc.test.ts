@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   AttrHandler,
   CallAbortedError,
+  ConnectionLostError,
   CallContext,
   GenericError,
   NotFoundError,
@@ -275,7 +276,7 @@ describe('request/reply', () => {
     await waitFor(() => server.running === 1, 2000, 'handler to start');
     await server.close();
     assert.equal(server.running, 0);
-    await assert.rejects(call, RpcTimeoutError);
+    await assert.rejects(call, ConnectionLostError);
     await client.close();
   });
 

@@ -141,7 +141,7 @@ class ServiceReader {
       return undefined;
     }
     const signature = signatures[0]!;
-    checkTags(declaration, 'method', this.mapper.diagnostics);
+    const tags = checkTags(declaration, 'method', this.mapper.diagnostics);
     if (signature.getTypeParameters().length > 0) {
       this.mapper.diagnostics.push(diagnosticAt(declaration, Code.GenericMethod, `method ${label} is generic; remote methods need concrete types`));
       return undefined;
@@ -179,6 +179,7 @@ class ServiceReader {
       rest,
       returns,
       throws: this.throwsOf(declaration),
+      idempotent: tags.some((tag) => tag.name === 'idempotent'),
     };
   }
 

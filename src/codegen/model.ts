@@ -87,6 +87,8 @@ export interface MethodModel {
   returns: TypeNode;
   /** Error classes from `@throws {Name} text`. */
   throws: ThrowsModel[];
+  /** `@idempotent`: running it twice does no harm, so clients may retry it on another server. */
+  idempotent: boolean;
 }
 
 export interface ThrowsModel {

@@ -245,6 +245,7 @@ function specView(method: MethodModel, emit: Emit) {
     // For `zrpc:describe`: what a server tells a terminal or another tool about itself.
     docLiteral: method.doc ? quote(method.doc) : undefined,
     throwsList: method.throws.length > 0 ? `[${method.throws.map((t) => `{ name: ${quote(t.name)}${t.text ? `, doc: ${quote(t.text)}` : ''} }`).join(', ')}]` : undefined,
+    idempotent: method.idempotent,
   };
 }
 

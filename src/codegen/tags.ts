@@ -46,6 +46,7 @@ const zrpcTags: Record<string, { places: readonly TagPlace[]; what: string }> = 
   ...Object.fromEntries(serviceTags.map((t) => [t, { places: ['service', 'interface'], what: 'marks a service interface' }])),
   ...Object.fromEntries(constraintTags.map((t) => [t, { places: ['parameter', 'property'], what: 'constrains a property or a parameter' }])),
   translator: { places: [], what: 'marks a class that travels as an ext type' },
+  idempotent: { places: ['method'], what: 'marks a method that may safely run more than once' },
 };
 
 /** The tags of the doc comment that documents `node` (its last JSDoc block, or a `/**` comment right before it). */

@@ -5,7 +5,7 @@
  */
 
 // ── Serving and connecting: the three patterns ──────────────────────────────────────
-export { serveRpc, RpcServer, type RpcServerOptions } from './patterns/rpc-server.js';
+export { serveRpc, RpcServer, HEALTH_METHOD, type RpcServerOptions, type ServerHealth, type DrainOptions } from './patterns/rpc-server.js';
 export { connectRpc, RpcClient, RpcCaller, DEFAULT_CALL_TIMEOUT, type RpcClientOptions, type CallOptions } from './patterns/rpc-client.js';
 export {
   servePipeline,
@@ -25,6 +25,7 @@ export {
   type Topic,
 } from './patterns/pubsub.js';
 export { kwargs, Kwargs, type DynamicProxy } from './patterns/proxy.js';
+export { runProxy, RpcProxy, type RpcProxyOptions } from './patterns/rpc-proxy.js';
 
 // ── Handlers ─────────────────────────────────────────────────────────────────────────
 export { AttrHandler, method, type Handler, type HandlerObject, type MethodSpec, type ParamSpec, type ThrowsSpec } from './handlers/handler.js';
@@ -54,6 +55,8 @@ export {
   EncodeError,
   PickleError,
   SendQueueFullError,
+  ServerDrainingError,
+  ConnectionLostError,
 } from './errors/errors.js';
 export * as builtins from './errors/builtins.js';
 export { wireNameOf, type ErrorClass, type ErrorTable } from './wire/error-table.js';

@@ -102,6 +102,20 @@ export class RpcTimeoutError extends RpcError {
 }
 
 /**
+ * The server is draining (`server.drain()`): it did not run the call and takes no new
+ * ones. A load-aware client sends the call to another server instead.
+ */
+export class ServerDrainingError extends RpcError {
+  static readonly wireName = 'zrpc.ServerDraining';
+}
+
+/**
+ * The connection to the server holding the call was lost before it answered (the server
+ * died or was disconnected): the call may or may not have run there.
+ */
+export class ConnectionLostError extends RpcError {}
+
+/**
  * Base of the errors a service declares (`@throws {OutOfStock}` in a service interface):
  * the generated client rebuilds them by name, and a server may throw them. The wire
  * args are the constructor's arguments; the message is the first one when it is text.

@@ -46,6 +46,12 @@ export interface MethodSpec {
   doc?: string;
   /** Errors the method declares, for `zrpc describe`. */
   throws?: readonly ThrowsSpec[];
+  /**
+   * Running it twice does no harm (`@idempotent` in a service interface): a load-aware
+   * client retries it on another server after a lost connection or an attempt timeout.
+   * On a server it only describes the method.
+   */
+  idempotent?: boolean;
 }
 
 /** Base for class handlers: public methods marked `@method` are callable by name. */

@@ -1,18 +1,31 @@
 /**
- * Request/reply client: a DEALER socket that sends aiozmq.rpc calls and matches replies
- * to them by request id (WIRE.md).
+ * Request/reply client: sends aiozmq.rpc calls and matches replies to them by request id
+ * (WIRE.md). Each dialed endpoint has its own DEALER socket (server-link.ts), so a call
+ * goes to the connected server with the fewest calls in flight, a dead or draining
+ * server gets none, and idempotent calls are retried on another server.
  */
 import { Dealer } from 'zeromq';
 import { ErrorTranslator, type ErrorTable } from '../wire/error-table.js';
 import { describeError } from '../errors/describe.js';
-import { CallAbortedError, ProtocolError, RpcError, RpcTimeoutError, ServiceClosedError } from '../errors/errors.js';
+import {
+  CallAbortedError,
+  ConnectionLostError,
+  ProtocolError,
+  RpcError,
+  RpcTimeoutError,
+  SendQueueFullError,
+  ServerDrainingError,
+  ServiceClosedError,
+} from '../errors/errors.js';
 import { encodeRequestHeader, REPLY_HEADER_SIZE, replyRequestId, senderPrefix } from '../wire/header.js';
 import type { DecodeLimits, Packer, TranslationTable } from '../wire/packer.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
 import { encodeCall, FrameCache, type Frames } from '../wire/frame-cache.js';
-import { createSocket, Service, type ServiceOptions } from '../socket/service.js';
+import { createSocket, endpointList, Service, type ServiceOptions } from '../socket/service.js';
 import { createPacker } from '../wire/translators.js';
 import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
+import { SendQueue } from '../socket/send-queue.js';
+import { ServerLink, type LinkEvents } from './server-link.js';
 
 export interface RpcClientOptions extends ServiceOptions {
   /** Remote error names to classes, searched before the built-in ones. */
@@ -24,6 +37,11 @@ export interface RpcClientOptions extends ServiceOptions {
    * `DEFAULT_CALL_TIMEOUT` (30 s) unless given; `Infinity` waits for ever.
    */
   timeout?: number;
+  /**
+   * Milliseconds an idempotent call waits for one server before it is also tried on
+   * another (within its `timeout`). Default: a third of the call's timeout.
+   */
+  attemptTimeout?: number;
 }
 
 /** Per-call settings; `client.with(...)` makes them the default for a view. */
@@ -32,6 +50,13 @@ export interface CallOptions {
   timeout?: number | undefined;
   /** Aborting it rejects the call with `CallAbortedError` (the reply, if any, is dropped). */
   signal?: AbortSignal | undefined;
+  /**
+   * The call may run more than once (generated clients set it for `@idempotent`
+   * methods): after a lost connection or an attempt timeout it is retried on another server.
+   */
+  idempotent?: boolean | undefined;
+  /** Milliseconds an idempotent attempt may take before another server is tried too. */
+  attemptTimeout?: number | undefined;
 }
 
 type Named = Readonly<Record<string, unknown>> | undefined;
@@ -49,21 +74,45 @@ export const DEFAULT_CALL_TIMEOUT = 30_000;
 /** Default timeouts up to this share the sweep timer; longer ones (and Infinity) go per call through timer.ts. */
 const MAX_SWEPT_TIMEOUT = 2 ** 31 - 1;
 
+/** Calls in a row that time out on one server before it is taken out and probed. */
+export const SUSPECT_AFTER_TIMEOUTS = 3;
+/** How often a server taken out (suspect or draining) is asked `zrpc:health`, and how long an answer may take. */
+const PROBE_INTERVAL_MS = 500;
+const PROBE_NAME = 'zrpc:health';
+
 
 class PendingCall {
   timer: Timer = undefined;
+  /** The server holding the current attempt; undefined while waiting for one. */
+  link: ServerLink | undefined = undefined;
+  /** Counts attempts, so a queued message of an earlier one is not sent. */
+  attempt = 0;
+  /** ZeroMQ took the current attempt's request: the server may be running it. */
+  sent = false;
+  attemptTimer: Timer = undefined;
+  /** Servers tried, so a retry prefers another. */
+  tried: ServerLink[] | undefined = undefined;
+  /** The client's own health probe, not the application's call. */
+  probe = false;
   /** `performance.now()` past which a call on the client's default timeout fails; 0 if it has none. */
   deadline = 0;
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
   constructor(
     readonly name: string,
+    readonly frames: Frames,
     readonly resolve: (value: unknown) => void,
     readonly reject: (error: Error) => void,
+    /** Retried after a lost connection or an attempt timeout; undefined if not idempotent. */
+    readonly attemptTimeout: number | undefined,
+    readonly idempotent: boolean,
   ) {}
 
   release(): void {
     clearTimer(this.timer);
+    clearTimer(this.attemptTimer);
+    if (this.link) this.link.inFlight--;
+    this.link = undefined;
     if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
   }
 }
@@ -108,34 +157,95 @@ export class RpcClient extends Service {
   readonly #packer: Packer;
   readonly #errors: ErrorTranslator;
   readonly #timeout: number;
+  readonly #attemptTimeout: number | undefined;
   readonly #pending = new Map<number, PendingCall>();
   readonly #names = new FrameCache();
   readonly #prefix = senderPrefix();
   readonly #root: RpcCaller;
+  readonly #options: RpcClientOptions;
+  /** The client's own socket (its bindings) first, then one link per dialed endpoint. */
+  readonly #links: ServerLink[];
+  /** Calls waiting for a server to take them, in call order. */
+  #waiting: number[] = [];
+  /** Bytes of the waiting calls' requests, bounded like a send queue's by `sendQueueBytes`. */
+  #waitingBytes = 0;
+  readonly #waitBytes: number;
+  readonly #waitLimit: number;
+  /** Where the next tie-break starts, so equal servers take turns. */
+  #turn = 0;
+  #prober: NodeJS.Timeout | undefined;
+  /** Health probes awaiting their answer. */
+  #probes = 0;
   #lastId = 0;
 
   /** @internal Use `connectRpc`. */
   constructor(options: RpcClientOptions) {
-    // Unless told otherwise:
-    // - immediate: calls wait here while no server is connected, rather than in a ZeroMQ
-    //   pipe to an endpoint that may never answer, so a call given up meanwhile is never
-    //   sent; the send timeout lets the one in flight be given up too (send-queue.ts);
-    // - linger 0: at close every pending call is rejected, so a request still queued has
-    //   nobody waiting for it; delivering it later would only run it unasked, and holding
-    //   it would hold up the process's exit.
-    super(createSocket(Dealer, options, { immediate: true, sendTimeout: IDLE_SEND_RETRY_MS, linger: 0 }), options);
+    super(createClientSocket(options), options);
+    this.#options = options;
     this.#packer = createPacker(options.translationTable, options.decodeLimits);
     this.#errors = new ErrorTranslator(options.errorTable);
     this.#timeout = checkTimeout('timeout', options.timeout) ?? DEFAULT_CALL_TIMEOUT;
+    this.#attemptTimeout = checkTimeout('attemptTimeout', options.attemptTimeout);
+    this.#waitLimit = options.sendQueueLimit ?? 100_000;
+    this.#waitBytes = options.sendQueueBytes ?? 256 * 2 ** 20;
+    this.#links = [new ServerLink(undefined, this.socket as unknown as Dealer, this.sendQueue, false)];
     this.#root = new RpcCaller(this, {});
   }
 
   /** @internal */
   async start(options: RpcClientOptions): Promise<this> {
-    await this.open(options);
-    this.startReading((frames) => this.#onReply(frames));
+    // The own socket only binds; each endpoint to dial gets a link (connectEndpoint).
+    await this.open({ bind: options.bind });
+    this.#links[0]!.connected = this.boundCount > 0;
+    this.#links[0]!.start(this.#linkEvents, this.log, this.events, false);
+    try {
+      for (const endpoint of endpointList(options.connect)) this.transport.connect(endpoint);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
     return this;
   }
+
+  protected override connectEndpoint(endpoint: string): void {
+    if (this.#links.some((l) => l.endpoint === endpoint && !l.retired)) return; // dialing twice would only add a second pipe
+    const socket = createClientSocket(this.#options);
+    const queue = new SendQueue(socket, this.#options.sendQueueLimit ?? 100_000, this.#options.sendQueueBytes ?? 256 * 2 ** 20);
+    // inproc has no handshake and reports none: its pipe exists once both ends do, and
+    // until then ZeroMQ (immediate) holds what is sent.
+    const link = new ServerLink(endpoint, socket, queue, endpoint.startsWith('inproc://'));
+    // Watching starts before dialing: a local handshake can finish before a later monitor exists.
+    link.start(this.#linkEvents, this.log, this.events, this.#options.curve !== undefined);
+    try {
+      socket.connect(endpoint);
+    } catch (error) {
+      void link.close(new ServiceClosedError());
+      throw error;
+    }
+    this.#links.push(link);
+  }
+
+  protected override disconnectEndpoint(endpoint: string): void {
+    const link = this.#links.find((l) => l.endpoint === endpoint && !l.retired);
+    if (!link) throw new Error(`not connected to ${endpoint}`);
+    // Retired rather than closed: calls it holds may still be answered; the ones not yet
+    // sent go elsewhere, and the socket closes once nothing is left on it.
+    link.retired = true;
+    for (const [id, call] of this.#pending) if (call.link === link && !call.sent) this.#redispatch(id, call);
+    this.#closeIfIdle(link);
+  }
+
+  /** What the links report. */
+  readonly #linkEvents: LinkEvents = {
+    reply: (frames, link) => this.#onReply(frames, link),
+    connected: (link) => {
+      // A new connection is a new server process, or the same one back: it takes calls.
+      link.state = 'up';
+      link.timeoutsInRow = 0;
+      this.#flushWaiting();
+    },
+    disconnected: (link) => this.#lost(link),
+  };
 
   /** `await client.call.ns.method(1, 2)`. */
   get call(): DynamicProxy<Promise<unknown>> {
@@ -155,9 +265,16 @@ export class RpcClient extends Service {
     return this.#root.with({ signal });
   }
 
-  /** Calls still waiting for their reply. */
+  /** Calls still waiting for their reply (the client's own health probes not counted). */
   get pending(): number {
-    return this.#pending.size;
+    return this.#pending.size - this.#probes;
+  }
+
+  /** Each dialed server's state: whether it takes calls, and how many it holds. */
+  get servers(): Array<{ endpoint: string; connected: boolean; state: string; inFlight: number }> {
+    return this.#links
+      .filter((l) => l.endpoint !== undefined && !l.retired)
+      .map((l) => ({ endpoint: l.endpoint!, connected: l.connected, state: l.state, inFlight: l.inFlight }));
   }
 
   /** Calls `name` with explicit positional and named arguments. The generated clients use this. */
@@ -173,40 +290,225 @@ export class RpcClient extends Service {
     }
   }
 
-  #call(name: string, args: readonly unknown[], named: Named, options: CallOptions | undefined): Promise<unknown> {
+  /** `probe`: the server a health probe goes to, bypassing the choice of server. */
+  #call(name: string, args: readonly unknown[], named: Named, options: CallOptions | undefined, probe?: ServerLink): Promise<unknown> {
     if (this.closed) return Promise.reject(new ServiceClosedError());
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(aborted(name, signal));
     const id = this.#nextId();
     let frames: Frames;
+    let attemptTimeout: number | undefined;
+    const timeout = options && 'timeout' in options ? options.timeout : this.#timeout;
     try {
       if (options?.timeout !== undefined) checkTimeout('timeout', options.timeout);
+      if (options?.idempotent) {
+        attemptTimeout = checkTimeout('attemptTimeout', options.attemptTimeout) ?? this.#attemptTimeout;
+        if (attemptTimeout === undefined && timeout !== undefined && timeout !== Infinity) attemptTimeout = Math.ceil(timeout / 3);
+      }
       frames = encodeCall([encodeRequestHeader(this.#prefix, id)], this.#packer, this.#names, name, args, named);
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      const call = new PendingCall(name, resolve, reject);
+      const call = new PendingCall(name, frames, resolve, reject, attemptTimeout, options?.idempotent === true);
       this.#pending.set(id, call);
-      const timeout = options && 'timeout' in options ? options.timeout : this.#timeout;
+      if (probe) {
+        call.probe = true;
+        this.#probes++;
+      }
       if (timeout === this.#timeout && timeout <= MAX_SWEPT_TIMEOUT) {
         call.deadline = performance.now() + timeout;
         this.#sweeper ??= setTimeout(this.#sweep, timeout);
       } else if (timeout !== undefined) {
-        call.timer = setTimer(timeout, () => this.#fail(id, new RpcTimeoutError(`call ${name} timed out after ${timeout} ms`)));
+        call.timer = setTimer(timeout, () => this.#timedOut(id, new RpcTimeoutError(`call ${name} timed out after ${timeout} ms`)));
       }
       if (signal) {
         call.signal = signal;
         call.onAbort = () => this.#fail(id, aborted(name, signal));
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
-      this.sendQueue.post(frames, (error) => this.#unsent(id, name, error), () => this.#pending.get(id) === call);
+      if (probe) this.#sendTo(id, call, probe);
+      else this.#dispatch(id, call);
     });
   }
 
+  /**
+   * The server for a new attempt: the ready one with the fewest calls in flight,
+   * preferring servers the call has not tried; ties take turns.
+   */
+  #pick(call: PendingCall): ServerLink | undefined {
+    const links = this.#links;
+    // The own socket's peers are unseen: it takes calls while it has bindings.
+    links[0]!.connected = this.boundCount > 0;
+    const count = links.length;
+    let best: ServerLink | undefined;
+    let bestTried = true;
+    for (let k = 0; k < count; k++) {
+      const link = links[(this.#turn + k) % count]!;
+      if (!link.ready) continue;
+      const tried = call.tried !== undefined && call.tried.includes(link);
+      if (best === undefined || (bestTried && !tried) || (tried === bestTried && link.inFlight < best.inFlight)) {
+        best = link;
+        bestTried = tried;
+      }
+    }
+    if (best !== undefined && count > 1) this.#turn = (links.indexOf(best) + 1) % count;
+    return best;
+  }
+
+  /** Sends a call to the best server, or queues it until one is ready. */
+  #dispatch(id: number, call: PendingCall): void {
+    const link = this.#pick(call);
+    if (link) return this.#sendTo(id, call, link);
+    const bytes = frameBytes(call.frames);
+    if (this.#waiting.length >= this.#waitLimit || this.#waitingBytes + bytes > this.#waitBytes) {
+      // Calls that timed out or were aborted while waiting leave their ids behind.
+      this.#waiting = this.#waiting.filter((waiting) => {
+        const pending = this.#pending.get(waiting);
+        return pending !== undefined && pending.link === undefined;
+      });
+      this.#waitingBytes = this.#waiting.reduce((sum, waiting) => sum + frameBytes(this.#pending.get(waiting)!.frames), 0);
+    }
+    if (this.#waiting.length >= this.#waitLimit || this.#waitingBytes + bytes > this.#waitBytes) {
+      this.#fail(
+        id,
+        new SendQueueFullError(`no server is ready and ${this.#waiting.length} calls (${this.#waitingBytes} bytes) already wait for one; limits sendQueueLimit ${this.#waitLimit}, sendQueueBytes ${this.#waitBytes}`),
+      );
+      return;
+    }
+    this.#waitingBytes += bytes;
+    this.#waiting.push(id);
+  }
+
+  #sendTo(id: number, call: PendingCall, link: ServerLink): void {
+    call.link = link;
+    call.sent = false;
+    link.inFlight++;
+    const attempt = ++call.attempt;
+    if (call.idempotent) (call.tried ??= []).push(link);
+    if (call.attemptTimeout !== undefined) {
+      clearTimer(call.attemptTimer);
+      call.attemptTimer = setTimer(call.attemptTimeout, () => this.#attemptTimedOut(id, call, attempt));
+    }
+    link.queue.post(
+      call.frames,
+      (error) => {
+        if (call.attempt !== attempt || this.#pending.get(id) !== call) return;
+        if (error) this.#unsent(id, call.name, error);
+        else {
+          call.sent = true;
+          if (!link.connected && link.endpoint !== undefined && !link.retired) {
+            // ZeroMQ (immediate) takes a message only for a connected peer: the event is late.
+            link.connected = true;
+          }
+        }
+      },
+      () => this.#pending.get(id) === call && call.attempt === attempt,
+    );
+  }
+
+  /** Moves a call to another server (its current attempt, if any, is abandoned). */
+  #redispatch(id: number, call: PendingCall): void {
+    if (call.link) call.link.inFlight--;
+    call.link = undefined;
+    call.attempt++;
+    clearTimer(call.attemptTimer);
+    call.attemptTimer = undefined;
+    this.#dispatch(id, call);
+  }
+
+  #attemptTimedOut(id: number, call: PendingCall, attempt: number): void {
+    if (this.#pending.get(id) !== call || call.attempt !== attempt) return;
+    call.attemptTimer = undefined;
+    const link = call.link;
+    if (link) this.#countTimeout(link);
+    // Retried only where another server can take it; else the attempt keeps waiting.
+    const other = this.#links.some((l) => l.ready && l !== link);
+    if (other) this.#redispatch(id, call);
+  }
+
+  #countTimeout(link: ServerLink): void {
+    // Taken out only for the sake of another server: alone, it is still the best there is.
+    if (
+      ++link.timeoutsInRow >= SUSPECT_AFTER_TIMEOUTS &&
+      link.state === 'up' &&
+      link.endpoint !== undefined &&
+      this.#links.some((other) => other !== link && other.ready)
+    ) {
+      link.state = 'suspect';
+      this.events.warn('server suspect', `${link.endpoint}: ${link.timeoutsInRow} calls in a row timed out; it gets no calls until it answers a health probe`);
+      this.#startProbing();
+    }
+  }
+
+  /** The connection to `link` dropped: calls it held are moved or failed. */
+  #lost(link: ServerLink): void {
+    for (const [id, call] of this.#pending) {
+      if (call.link !== link) continue;
+      if (!call.sent || call.idempotent) this.#redispatch(id, call);
+      else {
+        this.#fail(
+          id,
+          new ConnectionLostError(`call ${call.name}: the connection to ${link.endpoint} was lost before the server answered; the call may or may not have run there`),
+        );
+      }
+    }
+    this.#closeIfIdle(link);
+  }
+
+  #flushWaiting(): void {
+    if (this.#waiting.length === 0) return;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    this.#waitingBytes = 0;
+    for (const id of waiting) {
+      const call = this.#pending.get(id);
+      if (call && call.link === undefined) this.#dispatch(id, call);
+    }
+  }
+
+  #closeIfIdle(link: ServerLink): void {
+    if (!link.retired || link.inFlight > 0) return;
+    const index = this.#links.indexOf(link);
+    if (index > 0) this.#links.splice(index, 1);
+    void link.close(new ServiceClosedError('disconnected'));
+  }
+
+  /** While some server is out, ask it `zrpc:health` now and then; any answer brings it back. */
+  #startProbing(): void {
+    this.#prober ??= setInterval(this.#probe, PROBE_INTERVAL_MS).unref();
+  }
+
+  readonly #probe = (): void => {
+    let out = 0;
+    for (const link of this.#links) {
+      if (link.state === 'up' || link.retired) continue;
+      out++;
+      if (!link.connected) continue;
+      this.#call(PROBE_NAME, [], undefined, { timeout: PROBE_INTERVAL_MS }, link).then(
+        (health) => this.#probed(link, (health as { status?: unknown } | null)?.status !== 'draining'),
+        (error: unknown) => {
+          // An error reply proves the server alive (aiozmq answers NotFoundError); a timeout does not.
+          if (!(error instanceof RpcTimeoutError) && !(error instanceof ServiceClosedError) && !(error instanceof ConnectionLostError)) this.#probed(link, true);
+        },
+      );
+    }
+    if (out === 0) {
+      clearInterval(this.#prober);
+      this.#prober = undefined;
+    }
+  };
+
+  #probed(link: ServerLink, serving: boolean): void {
+    if (!serving || link.state === 'up') return;
+    link.state = 'up';
+    link.timeoutsInRow = 0;
+    this.#flushWaiting();
+  }
+
   /** The send queue's verdict on a call's request: nothing to do unless it failed. */
-  #unsent(id: number, name: string, error: Error | undefined): void {
-    if (error) this.#fail(id, error instanceof RpcError ? error : new RpcError(`call ${name} could not be sent`, { cause: error }));
+  #unsent(id: number, name: string, error: Error): void {
+    this.#fail(id, error instanceof RpcError ? error : new RpcError(`call ${name} could not be sent`, { cause: error }));
   }
 
   /**
@@ -224,9 +526,16 @@ export class RpcClient extends Service {
         this.#sweeper = setTimeout(this.#sweep, Math.ceil(call.deadline - now));
         return;
       }
-      this.#fail(id, new RpcTimeoutError(`call ${call.name} timed out after ${this.#timeout} ms`));
+      this.#timedOut(id, new RpcTimeoutError(`call ${call.name} timed out after ${this.#timeout} ms`));
     }
   };
+
+  /** A call's own timeout: it counts against the server that had it, if it was sent. */
+  #timedOut(id: number, error: RpcTimeoutError): void {
+    const call = this.#pending.get(id);
+    if (call?.link && call.sent && call.name !== PROBE_NAME) this.#countTimeout(call.link);
+    this.#fail(id, error);
+  }
 
   #nextId(): number {
     // u32 ids counting up from 1, wrapping, skipping any still pending.
@@ -238,12 +547,14 @@ export class RpcClient extends Service {
   #fail(id: number, error: Error): void {
     const call = this.#pending.get(id);
     if (!call) return;
-    this.#pending.delete(id);
+    this.#remove(id, call);
+    const link = call.link;
     call.release();
+    if (link) this.#closeIfIdle(link);
     call.reject(error);
   }
 
-  #onReply(frames: Buffer[]): void {
+  #onReply(frames: Buffer[], link: ServerLink): void {
     const header = frames[0];
     // Checked and read in place: no header object on the hot path.
     if (frames.length !== 2 || header!.byteLength !== REPLY_HEADER_SIZE || (header![16]! & 0xfe) !== 0) {
@@ -252,37 +563,81 @@ export class RpcClient extends Service {
     }
     const requestId = replyRequestId(header!);
     const call = this.#pending.get(requestId);
-    if (!call) {
-      this.events.warn('late reply', 'dropped a reply to no pending call (late, after a timeout or abort)', { requestId });
+    // A reply from a server the call has left (an earlier attempt's) is late too.
+    if (!call || call.link !== link) {
+      this.events.warn('late reply', 'dropped a reply to no pending call (late, after a timeout, abort or retry)', { requestId });
       return;
     }
-    this.#pending.delete(requestId);
-    call.release();
+    link.timeoutsInRow = 0;
     let body: unknown;
     try {
       body = this.#packer.decode(frames[1]!);
     } catch (cause) {
+      this.#settled(requestId, call, link);
       call.reject(new ProtocolError(`reply to ${call.name} is not valid msgpack: ${describeError(cause)}`, { cause }));
       return;
     }
     if (header![16] === 1) {
+      if (Array.isArray(body) && body[0] === ServerDrainingError.wireName && call.name !== PROBE_NAME) {
+        // The server did not run it: any call may go elsewhere, and nothing new goes there.
+        if (link.endpoint !== undefined && link.state === 'up') {
+          link.state = 'draining';
+          this.#startProbing();
+        }
+        if (link.endpoint !== undefined) return this.#redispatch(requestId, call);
+      }
+      this.#settled(requestId, call, link);
       const error = this.#errors.fromWire(body);
       if (Array.isArray(body) && typeof body[0] === 'string') remoteTypes.set(error, body[0]);
       call.reject(error);
     } else {
+      this.#settled(requestId, call, link);
       call.resolve(body);
     }
   }
 
+  #remove(id: number, call: PendingCall): void {
+    this.#pending.delete(id);
+    if (call.probe) this.#probes--;
+  }
+
+  #settled(id: number, call: PendingCall, link: ServerLink): void {
+    this.#remove(id, call);
+    call.release();
+    if (link.retired) this.#closeIfIdle(link);
+  }
+
   protected override onClose(error: ServiceClosedError): void {
     clearTimeout(this.#sweeper);
+    clearInterval(this.#prober);
+    this.#waiting = [];
     const pending = [...this.#pending.values()];
     this.#pending.clear();
+    this.#probes = 0;
     for (const call of pending) {
       call.release();
       call.reject(error);
     }
   }
+
+  protected override async beforeSocketClose(): Promise<void> {
+    const error = new ServiceClosedError();
+    // The own socket (links[0]) is closed by the service itself.
+    await Promise.all(this.#links.slice(1).map((link) => link.close(error)));
+  }
+}
+
+/**
+ * A socket for one server, or the client's own. Unless told otherwise:
+ * - immediate: calls wait here while no server is connected, rather than in a ZeroMQ
+ *   pipe to an endpoint that may never answer, so a call given up meanwhile is never
+ *   sent; the send timeout lets the one in flight be given up too (send-queue.ts);
+ * - linger 0: at close every pending call is rejected, so a request still queued has
+ *   nobody waiting for it; delivering it later would only run it unasked, and holding
+ *   it would hold up the process's exit.
+ */
+function createClientSocket(options: RpcClientOptions): Dealer {
+  return createSocket(Dealer, options, { immediate: true, sendTimeout: IDLE_SEND_RETRY_MS, linger: 0 });
 }
 
 /** Errors rebuilt from an error reply, with the type name the server sent. */
@@ -314,4 +669,10 @@ function aborted(name: string, signal: AbortSignal): CallAbortedError {
  */
 export async function connectRpc(options: RpcClientOptions): Promise<RpcClient> {
   return new RpcClient(options).start(options);
+}
+
+function frameBytes(frames: Frames): number {
+  let bytes = 0;
+  for (const frame of frames) bytes += typeof frame === 'string' ? frame.length * 3 : frame.byteLength;
+  return bytes;
 }

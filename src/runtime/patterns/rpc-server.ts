@@ -2,10 +2,10 @@
  * Request/reply server: a ROUTER socket answering aiozmq.rpc calls (WIRE.md).
  */
 import { Router } from 'zeromq';
-import { decodeArguments, decodeName, Dispatcher, type ServerOptions } from '../handlers/dispatch.js';
+import { decodeArguments, decodeName, Dispatcher, RESERVED_PREFIX, type ServerOptions } from '../handlers/dispatch.js';
 import { toWireError } from '../wire/error-table.js';
 import { describeError } from '../errors/describe.js';
-import { ProtocolError, type ServiceClosedError } from '../errors/errors.js';
+import { ProtocolError, ServerDrainingError, type ServiceClosedError } from '../errors/errors.js';
 import type { Handler } from '../handlers/handler.js';
 import { encodeReplyHeader, REQUEST_HEADER_SIZE, senderPrefix } from '../wire/header.js';
 import { createPacker } from '../wire/translators.js';
@@ -22,10 +22,33 @@ export interface RpcServerOptions extends ServerOptions {
   describe?: boolean;
 }
 
+/** What `zrpc:health` answers: whether the server takes new calls, and how many run. */
+export interface ServerHealth {
+  status: 'serving' | 'draining';
+  running: number;
+}
+
+/** The reserved name of the health probe (callable from aiozmq as `getattr(client.call, 'zrpc:health')()`). */
+export const HEALTH_METHOD = `${RESERVED_PREFIX}health`;
+
+export interface DrainOptions {
+  /**
+   * Milliseconds without a new call, once the running ones are done, before the socket
+   * closes: calls already on their way when the clients learned of the drain still get
+   * their "draining" answer rather than a closed socket. Default 200.
+   */
+  quiet?: number;
+}
+
+const DRAIN_POLL_MS = 10;
+
 export class RpcServer extends Service {
   readonly #packer: Packer;
   readonly #dispatcher: Dispatcher;
   readonly #prefix = senderPrefix();
+  #draining: Promise<void> | undefined;
+  /** `performance.now()` of the last call that was not zrpc's own (health probes do not count). */
+  #lastCall = 0;
 
   /** @internal Use `serveRpc`. */
   constructor(handler: Handler, options: RpcServerOptions) {
@@ -33,6 +56,39 @@ export class RpcServer extends Service {
     this.#packer = createPacker(options.translationTable, options.decodeLimits);
     this.#dispatcher = new Dispatcher(handler, options, this.log);
     if (options.describe !== false) this.#dispatcher.addSystemMethod(DESCRIBE_METHOD, () => describeHandler(handler, 'rpc'), { params: [] });
+    // Answered before any handler is looked at, so a probe never waits behind the service's own code.
+    this.#dispatcher.addSystemMethod(HEALTH_METHOD, () => this.health, { params: [] });
+  }
+
+  /** What the health probe answers. */
+  get health(): ServerHealth {
+    return { status: this.#draining ? 'draining' : 'serving', running: this.#dispatcher.running };
+  }
+
+  /** Whether `drain()` was called. */
+  get draining(): boolean {
+    return this.#draining !== undefined;
+  }
+
+  /**
+   * Stops taking new calls, lets the running ones finish, then closes. New calls are
+   * answered with `ServerDrainingError` (the call did not run; a load-aware client sends
+   * it to another server), and the health probe says `draining`. Resolves once closed.
+   */
+  drain(options: DrainOptions = {}): Promise<void> {
+    const quiet = options.quiet ?? 200;
+    if (!Number.isFinite(quiet) || quiet < 0) throw new RangeError(`quiet must be a number of milliseconds of at least 0 (got ${String(quiet)})`);
+    this.#draining ??= this.#drain(quiet);
+    return this.#draining;
+  }
+
+  async #drain(quiet: number): Promise<void> {
+    this.#lastCall = performance.now();
+    // Polled: a drain happens once in a server's life, and a timer a call would cost every call.
+    while (!this.closed && (this.#dispatcher.running > 0 || performance.now() - this.#lastCall < quiet)) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+    }
+    await this.close();
   }
 
   /** @internal */
@@ -59,6 +115,11 @@ export class RpcServer extends Service {
     let name = '?';
     try {
       name = decodeName(frames[count - 3]!);
+      if (this.#draining && !name.startsWith(RESERVED_PREFIX)) {
+        this.#lastCall = performance.now();
+        this.#send(envelope, encodeReplyHeader(this.#prefix, header, true), this.#drainingReply(name));
+        return;
+      }
       const call = decodeArguments(this.#packer, name, frames[count - 2]!, frames[count - 1]!);
       const result = this.#dispatcher.call(name, call, envelope[envelope.length - 1]);
       if (result instanceof Promise) {
@@ -97,6 +158,12 @@ export class RpcServer extends Service {
       body = this.#packer.encode([type, [repr], repr]);
     }
     this.#send(envelope, encodeReplyHeader(this.#prefix, header, true), body);
+  }
+
+  /** The error reply to a call refused while draining; not reported as a handler's error. */
+  #drainingReply(name: string): Uint8Array {
+    const message = `${name}: the server is draining and takes no new calls; try another server`;
+    return this.#packer.encode([ServerDrainingError.wireName, [message], `ServerDrainingError('${message}')`]);
   }
 
   #send(envelope: Array<Buffer | Uint8Array>, header: Buffer, body: Uint8Array): void {

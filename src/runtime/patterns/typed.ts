@@ -116,7 +116,10 @@ export class TypedCaller {
         return Promise.reject(error);
       }
     }
-    const sent = this.#send(name, args, options ? { ...this.options, ...options } : this.options);
+    let callOptions = options ? { ...this.options, ...options } : this.options;
+    // The spec knows the method is safe to run twice; an explicit `idempotent` in the options wins.
+    if (this.#specs[name]!.idempotent && callOptions.idempotent === undefined) callOptions = { ...callOptions, idempotent: true };
+    const sent = this.#send(name, args, callOptions);
     // The wire has no bigint: where the return type says bigint, the integer becomes one.
     return sig.coerceReturn ? sent.then(sig.coerceReturn) : sent;
   }

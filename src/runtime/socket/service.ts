@@ -99,7 +99,8 @@ function zmqMilliseconds(option: string, value: unknown): number {
   return value;
 }
 
-function list(value: string | readonly string[] | undefined): readonly string[] {
+/** `bind` or `connect` as a list; throws a `TypeError` for anything but an endpoint or a list. */
+export function endpointList(value: string | readonly string[] | undefined): readonly string[] {
   if (value === undefined) return [];
   if (typeof value === 'string') return [value];
   if (Array.isArray(value)) return value;
@@ -107,7 +108,7 @@ function list(value: string | readonly string[] | undefined): readonly string[] 
 }
 
 /** ZeroMQ spells "any free port" as `*`; accept the usual `0` as well. */
-function zmqEndpoint(endpoint: string): string {
+export function zmqEndpoint(endpoint: string): string {
   return endpoint.replace(/^(tcp:\/\/.*):0$/, '$1:*');
 }
 
@@ -163,8 +164,8 @@ export abstract class Service implements AsyncDisposable {
         // The allow-list must be in force before the first peer can connect.
         this.#releaseAllowList = await registerAllowList(this.socket.zapDomain!, this.#curve.allow, this.events);
       }
-      for (const endpoint of list(options.bind)) await this.#bind(endpoint);
-      for (const endpoint of list(options.connect)) this.#connect(endpoint);
+      for (const endpoint of endpointList(options.bind)) await this.#bind(endpoint);
+      for (const endpoint of endpointList(options.connect)) this.#connect(endpoint);
     } catch (error) {
       this.socket.close();
       await this.#releaseAllowList?.();
@@ -226,7 +227,7 @@ export abstract class Service implements AsyncDisposable {
       connect: (endpoint) => service.#connect(endpoint),
       disconnect: (endpoint) => {
         service.assertOpen();
-        service.socket.disconnect(endpoint);
+        service.disconnectEndpoint(endpoint);
         service.#connections.delete(endpoint);
       },
       get bindings() {
@@ -254,11 +255,26 @@ export abstract class Service implements AsyncDisposable {
   #connect(endpoint: string): void {
     this.assertOpen();
     try {
-      this.socket.connect(endpoint);
+      this.connectEndpoint(endpoint);
     } catch (cause) {
       throw endpointError('connect', endpoint, cause);
     }
     this.#connections.add(endpoint);
+  }
+
+  /** Dials `endpoint`; a client with one socket per server overrides it (rpc-client.ts). */
+  protected connectEndpoint(endpoint: string): void {
+    this.socket.connect(endpoint);
+  }
+
+  /** Hangs up on `endpoint`; overridden with `connectEndpoint`. */
+  protected disconnectEndpoint(endpoint: string): void {
+    this.socket.disconnect(endpoint);
+  }
+
+  /** How many endpoints the service's own socket has bound. */
+  protected get boundCount(): number {
+    return this.#bindings.size;
   }
 
   protected assertOpen(): void {

@@ -21,6 +21,7 @@ import {
   ProtocolError,
   ReturnValueError,
   RpcTimeoutError,
+  ServerDrainingError,
 } from '../errors/errors.js';
 import { describeArgs, describeValue } from '../errors/describe.js';
 
@@ -95,6 +96,7 @@ const ownNames = new Map<string, Rebuild>([
   [ParameterError.wireName, (args) => new ParameterError(firstString(args))],
   [ReturnValueError.wireName, (args) => new ReturnValueError(firstString(args))],
   [ProtocolError.wireName, (args) => new ProtocolError(firstString(args))],
+  [ServerDrainingError.wireName, (args) => new ServerDrainingError(firstString(args))],
   [RpcTimeoutError.wireName, (args) => new RpcTimeoutError(firstString(args) || 'remote call timed out')],
   ['asyncio.exceptions.TimeoutError', (args) => new RpcTimeoutError(firstString(args) || 'remote call timed out')],
   ['concurrent.futures._base.TimeoutError', (args) => new RpcTimeoutError(firstString(args) || 'remote call timed out')],
