@@ -5,6 +5,7 @@
  */
 import type { Dealer } from 'zeromq';
 import type { EventLog, Log } from '../socket/logger.js';
+import { watchEvents } from '../socket/events.js';
 import { SendQueue } from '../socket/send-queue.js';
 
 /**
@@ -79,34 +80,20 @@ export class ServerLink {
     }
   }
 
-  /**
-   * Follows the socket's connection events. Read with `receive()`, not the observer's
-   * emitter (whose loop leaves a rejection unhandled when the observer closes), and not
-   * closed by hand: it ends with the socket (see curve.ts).
-   */
+  /** Follows the socket's connection events (socket/events.ts). */
   #watch(events: LinkEvents, eventLog: EventLog, curve: boolean): void {
-    const observer = this.socket.events;
-    void (async () => {
-      while (!observer.closed) {
-        let event: Awaited<ReturnType<typeof observer.receive>>;
-        try {
-          event = await observer.receive();
-        } catch {
-          return;
-        }
-        if (!event) return;
-        if (event.type === 'handshake') {
-          this.connected = true;
-          events.connected(this);
-        } else if (event.type === 'disconnect') {
-          if (!this.connected) continue;
-          this.connected = false;
-          events.disconnected(this);
-        } else if (curve && event.type.startsWith('handshake:error:')) {
-          eventLog.warn('handshake failed', `the CURVE handshake with ${this.endpoint} failed (${event.type.slice(16)}); check the server key and the client's keys`);
-        }
+    watchEvents(this.socket, (event) => {
+      if (event.type === 'handshake') {
+        this.connected = true;
+        events.connected(this);
+      } else if (event.type === 'disconnect') {
+        if (!this.connected) return;
+        this.connected = false;
+        events.disconnected(this);
+      } else if (curve && event.type.startsWith('handshake:error:')) {
+        eventLog.warn('handshake failed', `the CURVE handshake with ${this.endpoint} failed (${event.type.slice(16)}); check the server key and the client's keys`);
       }
-    })();
+    });
   }
 
   /** Closes the socket; the reader ends with it. */

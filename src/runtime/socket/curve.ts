@@ -7,6 +7,7 @@
  * without it, any client that knows the server's public key gets in.
  */
 import { curveKeyPair, type Socket } from 'zeromq';
+import { watchEvents } from './events.js';
 import type { EventLog } from './logger.js';
 import { z85KeyProblem } from './z85.js';
 
@@ -64,26 +65,12 @@ export function curveSocketOptions(curve: CurveOptions, zapDomain: string | unde
  * only as a socket event. Rate-limited like every peer-caused line.
  */
 export function watchHandshakes(socket: Socket, events: EventLog): void {
-  const observer = socket.events;
-  // Read with receive(), not the observer's emitter: the emitter's loop leaves the
-  // rejection of its pending read unhandled when the observer closes.
-  void (async () => {
-    while (!observer.closed) {
-      let event: Awaited<ReturnType<typeof observer.receive>>;
-      try {
-        event = await observer.receive();
-      } catch {
-        return; // the socket closed, and the observer with it
-      }
-      if (!event) return;
-      if (event.type === 'handshake:error:protocol' || event.type === 'handshake:error:auth' || event.type === 'handshake:error:other') {
-        events.warn(
-          'handshake failed',
-          `refused a connection on ${event.address}: the CURVE handshake failed (${event.type.slice(16)}: ${event.error.message}); a plain client, or one with the wrong server key or keys`,
-        );
-      }
+  watchEvents(socket, (event) => {
+    if (event.type === 'handshake:error:protocol' || event.type === 'handshake:error:auth' || event.type === 'handshake:error:other') {
+      events.warn(
+        'handshake failed',
+        `refused a connection on ${event.address}: the CURVE handshake failed (${event.type.slice(16)}: ${event.error.message}); a plain client, or one with the wrong server key or keys`,
+      );
     }
-  })();
-  // Not closed by hand: it ends when the socket closes (ZeroMQ's "monitor stopped"),
-  // the one order in which libzmq releases the monitor's inproc address in time.
+  });
 }
