@@ -445,7 +445,10 @@ export class RpcClient extends Service {
   #lost(link: ServerLink): void {
     for (const [id, call] of this.#pending) {
       if (call.link !== link) continue;
-      if (!call.sent || call.idempotent) this.#redispatch(id, call);
+      // A request ZeroMQ is still taking may have left already: only the idempotent may
+      // go again; a call whose request never left moves to another server.
+      const mayHaveLeft = call.sent || link.queue.inFlight === call.frames;
+      if (!mayHaveLeft || call.idempotent) this.#redispatch(id, call);
       else {
         this.#fail(
           id,

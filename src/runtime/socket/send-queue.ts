@@ -43,6 +43,14 @@ export class SendQueue {
     return this.#waiting.length - this.#head;
   }
 
+  /**
+   * The message handed to ZeroMQ and not yet settled: it may already be on its way, so
+   * its sender cannot know whether the peer got it until `done` is called.
+   */
+  get inFlight(): Frames | undefined {
+    return this.#current?.frames;
+  }
+
   /** Bytes of the messages waiting behind the one in flight. */
   get bytes(): number {
     return this.#bytes;
