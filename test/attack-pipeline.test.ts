@@ -14,6 +14,7 @@ import {
   deepNesting,
   header15,
   hostileThrowables,
+  throwingMethods,
   longLengthBomb,
   mapHeader15,
   nestedMapBomb,
@@ -162,14 +163,8 @@ describe('pipeline worker under attack', () => {
       let good = 0;
       const server = await servePipeline(
         {
-          sync: method((i: number) => {
-            throw throwables[i]![1];
-          }),
-          async: method(async (i: number) => {
-            await null;
-            throw throwables[i]![1];
-          }),
-          returns: method((i: number) => throwables[i]![1]),
+          // A value the server cannot send back, from a sync and an async handler.
+          ...throwingMethods(throwables, method),
           good: method(() => void good++),
         },
         { bind: endpoint(), logger, logExceptions: true },

@@ -14,6 +14,7 @@ import {
   deepNesting,
   header15,
   hostileThrowables,
+  throwingMethods,
   longLengthBomb,
   mapHeader15,
   nestedMapBomb,
@@ -120,13 +121,7 @@ describe('pub/sub subscriber under attack', () => {
     const server = await servePubSub(
       {
         probe: method(() => void probes++),
-        sync: method((i: number) => {
-          throw throwables[i]![1];
-        }),
-        async: method(async (i: number) => {
-          await null;
-          throw throwables[i]![1];
-        }),
+        ...throwingMethods(throwables, method),
         good: method(() => void good++),
       },
       { bind: endpoint(), subscribe: '', logger, logExceptions: true },

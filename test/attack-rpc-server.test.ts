@@ -31,6 +31,7 @@ import {
   header15,
   hostilePickles,
   hostileThrowables,
+  throwingMethods,
   longLengthBomb,
   mapHeader15,
   nestedMapBomb,
@@ -119,15 +120,8 @@ describe('RPC server under attack', () => {
     };
     const recorded = recordingLogger();
     const hostile = {
-      sync: method((i: number) => {
-        throw throwables[i]![1];
-      }),
-      async: method(async (i: number) => {
-        await null;
-        throw throwables[i]![1];
-      }),
-      // A value the server cannot send back, from a sync and an async handler.
-      returns: method((i: number) => throwables[i]![1]),
+      ...throwingMethods(throwables, method),
+      // With `returns`: a value the server cannot send back, from an async handler.
       asyncReturns: method(async (i: number) => [throwables[i]![1]]),
       echo: method((x: unknown) => x),
     };

@@ -4,6 +4,7 @@
  * `Type.Cyclic` group.
  */
 import type { Constraints, Declaration, TypeNode } from './model.js';
+import { constraintTags } from './tags.js';
 
 /**
  * Where emitters record the names they write that a generated module must import:
@@ -271,19 +272,8 @@ export function schemaName(name: string): string {
 
 // ── Doc comments ───────────────────────────────────────────────────────────────────
 
-const keywordOrder: Array<keyof Constraints> = [
-  'minimum',
-  'maximum',
-  'exclusiveMinimum',
-  'exclusiveMaximum',
-  'multipleOf',
-  'minLength',
-  'maxLength',
-  'pattern',
-  'format',
-  'minItems',
-  'maxItems',
-];
+/** The constraint tags in their documented order; `@integer` is a type, not a keyword. */
+const keywordOrder = constraintTags.filter((tag) => tag !== 'integer') as Array<keyof Constraints>;
 
 /**
  * The constraint tags a type carries (`@integer`, `@minimum 1`), for the generated doc

@@ -214,3 +214,20 @@ export class RawDealer {
     return this.close();
   }
 }
+
+/**
+ * Handler methods that throw (`sync`, `async`) or return (`returns`) the `i`th hostile
+ * value; `method` is passed in so this module stays free of the runtime's entry point.
+ */
+export function throwingMethods<M>(throwables: ReadonlyArray<[string, unknown]>, method: (fn: (i: number) => unknown) => M) {
+  return {
+    sync: method((i: number) => {
+      throw throwables[i]![1];
+    }),
+    async: method(async (i: number) => {
+      await null;
+      throw throwables[i]![1];
+    }),
+    returns: method((i: number) => throwables[i]![1]),
+  };
+}

@@ -24,7 +24,7 @@ import { encodeCall, FrameCache, type Frames } from '../wire/frame-cache.js';
 import { createSocket, endpointList, Service, type ServiceOptions } from '../socket/service.js';
 import { createPacker } from '../wire/translators.js';
 import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
-import { SendQueue } from '../socket/send-queue.js';
+import { byteLength, SendQueue } from '../socket/send-queue.js';
 import { ServerLink, type LinkEvents } from './server-link.js';
 
 export interface RpcClientOptions extends ServiceOptions {
@@ -360,14 +360,14 @@ export class RpcClient extends Service {
   #dispatch(id: number, call: PendingCall): void {
     const link = this.#pick(call);
     if (link) return this.#sendTo(id, call, link);
-    const bytes = frameBytes(call.frames);
+    const bytes = byteLength(call.frames);
     if (this.#waiting.length >= this.#waitLimit || this.#waitingBytes + bytes > this.#waitBytes) {
       // Calls that timed out or were aborted while waiting leave their ids behind.
       this.#waiting = this.#waiting.filter((waiting) => {
         const pending = this.#pending.get(waiting);
         return pending !== undefined && pending.link === undefined;
       });
-      this.#waitingBytes = this.#waiting.reduce((sum, waiting) => sum + frameBytes(this.#pending.get(waiting)!.frames), 0);
+      this.#waitingBytes = this.#waiting.reduce((sum, waiting) => sum + byteLength(this.#pending.get(waiting)!.frames), 0);
     }
     if (this.#waiting.length >= this.#waitLimit || this.#waitingBytes + bytes > this.#waitBytes) {
       this.#fail(
@@ -674,8 +674,3 @@ export async function connectRpc(options: RpcClientOptions): Promise<RpcClient> 
   return new RpcClient(options).start(options);
 }
 
-function frameBytes(frames: Frames): number {
-  let bytes = 0;
-  for (const frame of frames) bytes += typeof frame === 'string' ? frame.length * 3 : frame.byteLength;
-  return bytes;
-}

@@ -155,7 +155,8 @@ export class SendQueue {
   }
 }
 
-function byteLength(frames: Frames): number {
+/** Bytes a message holds (a string frame counted at its UTF-8 worst case). */
+export function byteLength(frames: Frames): number {
   let bytes = 0;
   for (const frame of frames) bytes += typeof frame === 'string' ? frame.length * 3 : frame.byteLength;
   return bytes;
