@@ -199,10 +199,10 @@ program
         ...(keys ? { curve: { frontend: { secretKey: keys.secretKey as string } } } : {}),
         logger: console,
       });
-      console.log(`zrpc: proxy running; clients connect to ${proxy.frontend.join(', ')}, servers to ${proxy.backend.join(', ')}`);
       const stop = () => void proxy.close().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      console.log(`zrpc: proxy running; clients connect to ${proxy.frontend.join(', ')}, servers to ${proxy.backend.join(', ')}`);
     } catch (error) {
       fail(error);
     }

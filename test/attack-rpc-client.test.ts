@@ -27,7 +27,8 @@ import { endpoint, recordingLogger, waitFor } from './support/helpers.js';
 
 const packer = new Packer();
 
-type Request = { identity: Buffer; header: Buffer; name: string; args: unknown };
+/** `envelope`: the frames before the header (identity, and a zrpc client's context frame), echoed as aiozmq does. */
+type Request = { envelope: Buffer[]; header: Buffer; name: string; args: unknown };
 type Answer = Array<Buffer | Uint8Array | string> | undefined;
 
 /** A ROUTER that answers each request with whatever `answer` returns (frames after the identity), or not at all. */
@@ -36,13 +37,14 @@ async function evilServer(answer: (request: Request) => Answer | Answer[]) {
   await router.bind('tcp://127.0.0.1:*');
   const requests: Request[] = [];
   const reading = (async () => {
-    for await (const [identity, header, name, args] of router) {
-      const request = { identity: identity!, header: header!, name: name!.toString(), args: packer.decode(args!) };
+    for await (const frames of router) {
+      const [header, name, args] = frames.slice(-4);
+      const request = { envelope: frames.slice(0, -4), header: header!, name: name!.toString(), args: packer.decode(args!) };
       requests.push(request);
       const out = answer(request);
       if (!out) continue;
       const list = Array.isArray(out[0]) || out[0] === undefined ? (out as Answer[]) : [out as Answer];
-      for (const frames of list) if (frames) await router.send([identity!, ...frames]);
+      for (const reply of list) if (reply) await router.send([...request.envelope, ...reply]);
     }
   })().catch(() => {});
   return {

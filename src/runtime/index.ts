@@ -37,7 +37,10 @@ export {
   type ParamDescription,
   type JsonSchema,
 } from './handlers/describe.js';
-export { CallContext } from './handlers/context.js';
+export { CallContext, currentContext } from './handlers/context.js';
+export { logExceptions } from './handlers/log-exceptions.js';
+export type { Interceptor, Next, Call } from './handlers/interceptor.js';
+export { METADATA_LIMITS, type Metadata } from './wire/context-frame.js';
 export type { ServerOptions } from './handlers/dispatch.js';
 
 // ── Errors ───────────────────────────────────────────────────────────────────────────

@@ -1,39 +1,128 @@
 /**
- * The `CallContext` a handler receives after its parameters: who called, what, and an
- * `AbortSignal` that fires when the server's timeout expires or the server closes.
+ * The `CallContext` a handler receives after its parameters: who called, what, with
+ * which metadata and deadline, and an `AbortSignal` that fires when the caller cancels,
+ * the deadline passes, the server's timeout expires or the server closes.
+ *
+ * While a handler runs, its context is also the current one (AsyncLocalStorage): RPC
+ * calls it makes take on its deadline and cancellation by themselves.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { RpcTimeoutError } from '../errors/errors.js';
+import type { Metadata } from '../wire/context-frame.js';
+import { clearTimer, setTimer, type Timer } from '../socket/timer.js';
+
+const NO_METADATA: Readonly<Metadata> = Object.freeze({});
+
+export interface CallContextInit {
+  /** The caller's routing identity (RPC) or the topic (pub/sub). */
+  peer?: Uint8Array | undefined;
+  /** Milliseconds since the epoch by which the caller stops waiting. */
+  deadline?: number | undefined;
+  metadata?: Metadata | undefined;
+  /** The caller's CURVE public key (Z85), proven. */
+  curveKey?: string | undefined;
+}
+
 export class CallContext {
   /** The dotted method name that was called. */
   readonly method: string;
   /** The caller's ZeroMQ routing identity (RPC), or the topic (pub/sub); else undefined. */
   readonly peer: Uint8Array | undefined;
+  /**
+   * When the caller stops waiting, in milliseconds since the epoch (its remaining time
+   * as it sent it, counted from this server's receipt); undefined if it has no deadline
+   * (or is not a zrpc client).
+   */
+  readonly deadline: number | undefined;
+  /** What the caller sent with the call (`metadata` in its call options); empty if nothing. */
+  readonly metadata: Readonly<Metadata>;
+  /** The caller's CURVE public key in Z85 when the server uses CURVE and the caller proved it; else undefined. */
+  readonly curveKey: string | undefined;
   #controller: AbortController | undefined;
   #reason: unknown;
   #aborted = false;
+  #timer: Timer;
 
-  constructor(method: string, peer?: Uint8Array) {
+  constructor(method: string, init?: Uint8Array | CallContextInit) {
     this.method = method;
-    this.peer = peer;
+    if (init === undefined || init instanceof Uint8Array) {
+      this.peer = init;
+      this.deadline = undefined;
+      this.metadata = NO_METADATA;
+      this.curveKey = undefined;
+    } else {
+      this.peer = init.peer;
+      this.deadline = init.deadline;
+      this.metadata = init.metadata ?? NO_METADATA;
+      this.curveKey = init.curveKey;
+    }
   }
 
-  /** Made on first use: most handlers never look, and most calls never abort. */
+  /**
+   * Made on first use: most handlers never look, and most calls never abort. The
+   * deadline's timer starts then too; until something watches, nothing needs it.
+   */
   get signal(): AbortSignal {
     if (!this.#controller) {
       this.#controller = new AbortController();
       if (this.#aborted) this.#controller.abort(this.#reason);
+      else if (this.deadline !== undefined) {
+        this.#timer = setTimer(Math.max(0, this.deadline - Date.now()), () => this.abort(deadlineError(this)));
+      }
     }
     return this.#controller.signal;
   }
 
   get aborted(): boolean {
+    if (!this.#aborted && this.deadline !== undefined && Date.now() >= this.deadline) this.abort(deadlineError(this));
     return this.#aborted;
   }
 
-  /** @internal Called by the server on timeout or close. */
+  /** Milliseconds left before the deadline (0 once past); Infinity without one. */
+  get remaining(): number {
+    return this.deadline === undefined ? Infinity : Math.max(0, this.deadline - Date.now());
+  }
+
+  /** @internal Called by the server on cancel, deadline, timeout or close. */
   abort(reason: unknown): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
+    clearTimer(this.#timer);
     this.#controller?.abort(reason);
   }
+
+  /** @internal The call is answered: its deadline no longer matters. */
+  done(): void {
+    clearTimer(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+function deadlineError(context: CallContext): RpcTimeoutError {
+  return new RpcTimeoutError(`${context.method}: the caller's deadline passed`);
+}
+
+const current = new AsyncLocalStorage<CallContext>();
+
+/**
+ * Whether handlers run inside the context store. AsyncLocalStorage makes every promise
+ * in the process dearer once used (~3x per await on Node 20), and only a process that
+ * also calls out can read it: a server turns it on once a client exists.
+ */
+let propagating = false;
+
+/** @internal An RPC client exists in this process: handlers from now on run in the store. */
+export function enableContextPropagation(): void {
+  propagating = true;
+}
+
+/** The context of the handler running now (through its awaits), if any. */
+export function currentContext(): CallContext | undefined {
+  return propagating ? current.getStore() : undefined;
+}
+
+/** @internal Runs `fn` with `context` as the current one (when a client in this process may read it). */
+export function runInContext<T>(context: CallContext, fn: () => T): T {
+  return propagating ? current.run(context, fn) : fn();
 }

@@ -3,11 +3,13 @@
  * arguments, run the handler under the server's timeout, check the result.
  */
 import { bindArguments, checkReturn, signatureOf, type Signature } from './binding.js';
-import { CallContext } from './context.js';
-import { NotFoundError, ParameterError, ProtocolError, RpcTimeoutError, ServiceClosedError } from '../errors/errors.js';
-import { className, clip, describeError } from '../errors/describe.js';
+import { runInContext, type CallContext } from './context.js';
+import { NotFoundError, ProtocolError, RpcTimeoutError, ServiceClosedError } from '../errors/errors.js';
+import { describeError } from '../errors/describe.js';
 import { resolveMethod, stillResolves, type Handler, type MethodSpec, type ResolvedMethod } from './handler.js';
-import { EventLog, type Log } from '../socket/logger.js';
+import { chain, type Call, type Interceptor, type Next } from './interceptor.js';
+import { logExceptions } from './log-exceptions.js';
+import type { Log } from '../socket/logger.js';
 import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
 import type { Packer } from '../wire/packer.js';
 import type { TranslationTable, DecodeLimits } from '../wire/packer.js';
@@ -18,10 +20,15 @@ export interface ServerOptions extends ServiceOptions {
   translationTable?: TranslationTable;
   /** Caps on decoded string, binary, array, map and ext lengths. */
   decodeLimits?: DecodeLimits;
-  /** Log errors raised by handlers (aiozmq's `log_exceptions`). */
+  /** Log errors raised by handlers (aiozmq's `log_exceptions`): the `logExceptions` interceptor, run first. */
   logExceptions?: boolean;
   /** Error classes not to log even when `logExceptions` is on. */
   excludeLogExceptions?: ReadonlyArray<abstract new (...args: any[]) => Error>;
+  /**
+   * Run around every call, first one outermost: `(next) => async (call) => next(call)`.
+   * They see the method, arguments, metadata, context, and the result or error.
+   */
+  interceptors?: readonly Interceptor[];
   /**
    * Milliseconds a handler may run; then its `CallContext.signal` aborts and the caller
    * gets a `TimeoutError`. Make it a little longer than the clients' timeout.
@@ -106,9 +113,9 @@ function decodeFrame(packer: Packer, frame: Uint8Array, what: string, name: stri
 export class Dispatcher {
   readonly #handler: Handler;
   readonly #timeout: number | undefined;
-  readonly #log: EventLog;
-  readonly #logExceptions: boolean;
-  readonly #exclude: ReadonlyArray<abstract new (...args: any[]) => Error>;
+  readonly #pattern: Call['pattern'];
+  /** The interceptors around `#run`; undefined without any (the direct path). */
+  readonly #chain: Next | undefined;
   /** Running calls, each with the function that ends it early (timeout or close). */
   readonly #running = new Map<CallContext, (error?: Error) => void>();
   readonly #methods = new Map<string, { method: ResolvedMethod; sig: Signature }>();
@@ -119,12 +126,12 @@ export class Dispatcher {
   /** Resolves the reader's wait once a running call ends below the bound. */
   #wake: (() => void) | undefined;
 
-  constructor(handler: Handler, options: ServerOptions, log: Log) {
+  constructor(handler: Handler, options: ServerOptions, log: Log, pattern: Call['pattern']) {
     this.#handler = handler;
     this.#timeout = checkTimeout('timeout', options.timeout);
-    this.#log = new EventLog(log);
-    this.#logExceptions = options.logExceptions ?? false;
-    this.#exclude = options.excludeLogExceptions ?? [];
+    this.#pattern = pattern;
+    const interceptors = options.logExceptions ? [logExceptions(log, options.excludeLogExceptions), ...(options.interceptors ?? [])] : options.interceptors;
+    this.#chain = chain(interceptors, this.#run);
     this.#concurrency = positiveInteger('concurrency', options.concurrency ?? DEFAULT_CONCURRENCY);
     this.#receiveAll = options.receiveAll;
   }
@@ -188,23 +195,40 @@ export class Dispatcher {
   }
 
   /**
-   * Runs one call. Returns the value, or a promise of it for async handlers or when a
-   * timeout is set; throws (or rejects) with what the caller should receive.
+   * Runs one call. Returns the value, or a promise of it for async handlers, a timeout
+   * or interceptors; throws (or rejects) with what the caller should receive.
    */
-  call(name: string, call: WireCall, peer?: Uint8Array): unknown {
+  call(name: string, call: WireCall, context: CallContext): unknown {
     if (this.#closed) throw new ServiceClosedError('the server is closing');
-    if (this.#receiveAll) return this.#receiveAll(name, call.args, call.kwargs, peer);
+    if (this.#receiveAll) return this.#receiveAll(name, call.args, call.kwargs, context.peer);
+    if (this.#chain) {
+      const intercepted = new ServerCall(this.#pattern, name, call, context);
+      return this.#await(context, runInContext(context, () => this.#chain!(intercepted)), identity);
+    }
     const { method, sig } = this.#resolve(name);
     const bound = bindArguments(sig, name, call.args, call.kwargs, call.maps);
-    const context = new CallContext(name, peer);
     if (sig.takesContext) bound.push(context);
-    const result = method.fn.apply(method.owner, bound);
+    const result = runInContext(context, () => method.fn.apply(method.owner, bound));
     if (!isPromiseLike(result) && this.#timeout === undefined) {
+      context.done();
       checkReturn(sig, name, result);
       return result;
     }
     return this.#await(context, Promise.resolve(result), (value) => (checkReturn(sig, name, value), value));
   }
+
+  /** The last step of an interceptor chain: the handler, on the call as the interceptors left it. */
+  readonly #run = async (call: Call): Promise<unknown> => {
+    const { method, sig } = this.#resolve(call.method);
+    const wire = call as ServerCall;
+    const maps = wire.wire.maps || call.args !== wire.wire.args || call.kwargs !== wire.wire.kwargs;
+    // Binding fills the array it gets in place; interceptors keep seeing the call's own.
+    const bound = bindArguments(sig, call.method, [...call.args], call.kwargs, maps);
+    if (sig.takesContext) bound.push(wire.context);
+    const value: unknown = await method.fn.apply(method.owner, bound);
+    checkReturn(sig, call.method, value);
+    return value;
+  };
 
   #await<T>(context: CallContext, result: Promise<T>, check: (value: T) => T): Promise<T> {
     let settle!: (outcome: Promise<T>) => void;
@@ -212,6 +236,7 @@ export class Dispatcher {
     let timer: Timer;
     const finish = (error?: Error) => {
       clearTimer(timer);
+      context.done();
       this.#running.delete(context);
       if (error) {
         context.abort(error);
@@ -246,6 +271,11 @@ export class Dispatcher {
     return outcome;
   }
 
+  /** Aborts one running call and settles it with `error` (its caller cancelled it). */
+  cancel(context: CallContext, error: Error): void {
+    this.#running.get(context)?.(error);
+  }
+
   /** Aborts every running handler and settles its call (the server is closing). */
   abortAll(error: ServiceClosedError): void {
     this.#closed = true;
@@ -254,28 +284,42 @@ export class Dispatcher {
     wake?.();
     for (const finish of [...this.#running.values()]) finish(error);
   }
-
-  /**
-   * Logs a handler's error if the server was asked to and its class is not excluded.
-   * Callers can make handlers fail at will, so lines are rate-limited per error class.
-   */
-  report(name: string, error: unknown): void {
-    if (!this.#logExceptions) return;
-    try {
-      // A call refused before its handler ran is the caller's mistake, answered to it.
-      if (error instanceof NotFoundError || error instanceof ParameterError || error instanceof ProtocolError) return;
-      if (this.#exclude.some((cls) => error instanceof cls)) return;
-      const kind = error !== null && typeof error === 'object' ? className(error) : typeof error;
-      this.#log.error(`raised ${kind}`, `call ${clip(name)} raised ${describeError(error)}`, { error });
-    } catch {
-      // Reporting must not fail the call it reports on.
-    }
-  }
 }
 
 function positiveInteger(option: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`${option} must be a whole number of at least 1 (got ${String(value)})`);
   return value;
+}
+
+const identity = <T>(value: T): T => value;
+
+/** A server-side `Call`: the decoded call, its context, and what interceptors replace. */
+class ServerCall implements Call {
+  readonly side = 'server';
+  args: readonly unknown[];
+  kwargs: Readonly<Record<string, unknown>> | undefined;
+  constructor(
+    readonly pattern: Call['pattern'],
+    readonly method: string,
+    /** As decoded: `#run` compares to learn whether interceptors replaced the arguments. */
+    readonly wire: WireCall,
+    readonly context: CallContext,
+  ) {
+    this.args = wire.args;
+    this.kwargs = wire.kwargs as Record<string, unknown> | undefined;
+  }
+  get metadata() {
+    return this.context.metadata;
+  }
+  get deadline() {
+    return this.context.deadline;
+  }
+  get signal() {
+    return this.context.signal;
+  }
+  get topic() {
+    return this.pattern === 'pubsub' ? this.context.peer : undefined;
+  }
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

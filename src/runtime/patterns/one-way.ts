@@ -7,6 +7,8 @@ import { decodeArguments, decodeName, Dispatcher, type ServerOptions } from '../
 import { NotFoundError, ParameterError, ProtocolError, type ServiceClosedError } from '../errors/errors.js';
 import { clip, describeError } from '../errors/describe.js';
 import type { Handler } from '../handlers/handler.js';
+import { CallContext, currentContext } from '../handlers/context.js';
+import { chain, type Call, type Next, type Interceptor } from '../handlers/interceptor.js';
 import type { Packer, TranslationTable } from '../wire/packer.js';
 import { encodeCall, FrameCache, type Frames } from '../wire/frame-cache.js';
 import { Service, type ServiceOptions } from '../socket/service.js';
@@ -23,7 +25,7 @@ export abstract class OneWayServer extends Service {
   protected constructor(socket: Socket, handler: Handler, options: ServerOptions, lead: number) {
     super(socket, options);
     this.#packer = createPacker(options.translationTable, options.decodeLimits);
-    this.#dispatcher = new Dispatcher(handler, options, this.log);
+    this.#dispatcher = new Dispatcher(handler, options, this.log, lead ? 'pubsub' : 'pipeline');
     this.#lead = lead;
   }
 
@@ -44,7 +46,7 @@ export abstract class OneWayServer extends Service {
     try {
       name = decodeName(frames[lead]!);
       const call = decodeArguments(this.#packer, name, frames[lead + 1]!, frames[lead + 2]!);
-      const result = this.#dispatcher.call(name, call, lead ? frames[0] : undefined);
+      const result = this.#dispatcher.call(name, call, new CallContext(name, lead ? frames[0] : undefined));
       if (result instanceof Promise) {
         result.then((value) => this.#returned(name, value), (error: unknown) => this.#failed(name, error));
       } else {
@@ -79,7 +81,7 @@ export abstract class OneWayServer extends Service {
       // a value like that is a handler's throw, never one of our refusals.
     }
     if (kind) return this.events.warn(`refused ${kind}`, `refused a call to ${clip(name)}: ${describeError(error)}`);
-    this.#dispatcher.report(name, error);
+    // What the handler raised is logged by the logExceptions interceptor, when asked.
   }
 
   get running(): number {
@@ -93,16 +95,26 @@ export abstract class OneWayServer extends Service {
 
 export interface OneWayClientOptions extends ServiceOptions {
   translationTable?: TranslationTable;
+  /**
+   * Run around every call sent, first one outermost: `(next) => async (call) => next(call)`.
+   * A one-way call carries no metadata or deadline on the wire (WIRE.md).
+   */
+  interceptors?: readonly Interceptor[];
 }
 
 
 export abstract class OneWayClient extends Service {
   readonly #packer: Packer;
   readonly #frames = new FrameCache();
+  readonly #pattern: 'pipeline' | 'pubsub';
+  /** The interceptors around `#send`; undefined without any (the direct path). */
+  readonly #chain: Next | undefined;
 
-  protected constructor(socket: Socket, options: OneWayClientOptions) {
+  protected constructor(socket: Socket, options: OneWayClientOptions, pattern: 'pipeline' | 'pubsub') {
     super(socket, options);
     this.#packer = createPacker(options.translationTable);
+    this.#pattern = pattern;
+    this.#chain = chain(options.interceptors, (call) => this.#send(call.topic, call.method, call.args, call.kwargs));
   }
 
   /** @internal */
@@ -111,12 +123,32 @@ export abstract class OneWayClient extends Service {
     return this;
   }
 
-  /** Encodes a call behind `lead` frames and queues it; resolves once ZeroMQ has it. */
-  protected sendCall(lead: Frames, name: string, args: readonly unknown[], named: Readonly<Record<string, unknown>> | undefined): Promise<void> {
+  /**
+   * Encodes a call (behind its topic frame, for pub/sub) and queues it; resolves once
+   * ZeroMQ has it. Interceptors, if any, run first.
+   */
+  protected sendCall(topic: Uint8Array | string | undefined, name: string, args: readonly unknown[], named: Readonly<Record<string, unknown>> | undefined): Promise<void> {
+    if (!this.#chain) return this.#send(topic, name, args, named);
+    const call: Call = {
+      side: 'client',
+      pattern: this.#pattern,
+      method: name,
+      args,
+      kwargs: named,
+      metadata: {},
+      deadline: undefined,
+      signal: undefined,
+      context: currentContext(),
+      topic,
+    };
+    return this.#chain(call).then(() => undefined);
+  }
+
+  #send(topic: Uint8Array | string | undefined, name: string, args: readonly unknown[], named: Readonly<Record<string, unknown>> | undefined): Promise<void> {
     try {
       this.assertOpen();
       const frames: Frames = [];
-      for (const part of lead) frames.push(typeof part === 'string' ? this.#frames.get(part) : part);
+      if (topic !== undefined) frames.push(typeof topic === 'string' ? this.#frames.get(topic) : topic);
       return this.sendQueue.send(encodeCall(frames, this.#packer, this.#frames, name, args, named));
     } catch (error) {
       return Promise.reject(error);

@@ -24,7 +24,7 @@ export class PipelineClient extends OneWayClient {
 
   /** @internal Use `connectPipeline`. */
   constructor(options: PipelineClientOptions) {
-    super(createSocket(Push, options), options);
+    super(createSocket(Push, options), options, 'pipeline');
   }
 
   /**
@@ -32,12 +32,12 @@ export class PipelineClient extends OneWayClient {
    * PUSH blocks while no server is connected, so this waits too (up to the send queue's bound).
    */
   get notify(): DynamicProxy<Promise<void>> {
-    return (this.#notify ??= dynamicProxy((name, args, named) => this.sendCall([], name, args, named)));
+    return (this.#notify ??= dynamicProxy((name, args, named) => this.sendCall(undefined, name, args, named)));
   }
 
   /** Notifies `name` with explicit positional and named arguments. */
   invoke(name: string, args: readonly unknown[] = [], named?: Readonly<Record<string, unknown>>): Promise<void> {
-    return this.sendCall([], name, args, named);
+    return this.sendCall(undefined, name, args, named);
   }
 }
 

@@ -66,7 +66,7 @@ export class PubSubClient extends OneWayClient {
 
   /** @internal Use `connectPubSub`. */
   constructor(options: PubSubClientOptions) {
-    super(createSocket(Publisher, options), options);
+    super(createSocket(Publisher, options), options, 'pubsub');
   }
 
   /**
@@ -77,11 +77,11 @@ export class PubSubClient extends OneWayClient {
     checkTopic(topic);
     if (typeof topic !== 'string') {
       const frame = topic;
-      return dynamicProxy((name, args, named) => this.sendCall([frame], name, args, named));
+      return dynamicProxy((name, args, named) => this.sendCall(frame, name, args, named));
     }
     let proxy = this.#publishers.get(topic);
     if (!proxy) {
-      proxy = dynamicProxy((name, args, named) => this.sendCall([topic], name, args, named));
+      proxy = dynamicProxy((name, args, named) => this.sendCall(topic, name, args, named));
       if (this.#publishers.size < 1024) this.#publishers.set(topic, proxy);
     }
     return proxy;
@@ -94,7 +94,7 @@ export class PubSubClient extends OneWayClient {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.sendCall([topic], name, args, named);
+    return this.sendCall(topic, name, args, named);
   }
 }
 

@@ -20,12 +20,17 @@ import {
 import { encodeRequestHeader, REPLY_HEADER_SIZE, replyRequestId, senderPrefix } from '../wire/header.js';
 import type { DecodeLimits, Packer, TranslationTable } from '../wire/packer.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
-import { encodeCall, FrameCache, type Frames } from '../wire/frame-cache.js';
+import { encodeCall, FrameCache, NO_KWARGS, type Frames } from '../wire/frame-cache.js';
 import { createSocket, endpointList, Service, type ServiceOptions } from '../socket/service.js';
 import { createPacker } from '../wire/translators.js';
 import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
 import { byteLength, SendQueue } from '../socket/send-queue.js';
 import { ServerLink, type LinkEvents } from './server-link.js';
+import { CANCEL_FRAME, checkMetadata, ContextKind, encodeCallContext, isContextFrame, type CurveProof, type Metadata } from '../wire/context-frame.js';
+import { currentContext, enableContextPropagation, type CallContext } from '../handlers/context.js';
+import { chain, type Call, type Interceptor, type Next } from '../handlers/interceptor.js';
+import { curveProof } from '../socket/curve-proof.js';
+import { isCurveServer } from '../socket/curve.js';
 
 export interface RpcClientOptions extends ServiceOptions {
   /** Remote error names to classes, searched before the built-in ones. */
@@ -42,6 +47,16 @@ export interface RpcClientOptions extends ServiceOptions {
    * another (within its `timeout`). Default: a third of the call's timeout.
    */
   attemptTimeout?: number;
+  /**
+   * Run around every call, first one outermost: `(next) => async (call) => next(call)`.
+   * They see the method, arguments, metadata, deadline, and the result or error.
+   */
+  interceptors?: readonly Interceptor[];
+  /**
+   * Calls made while a zrpc handler runs take on its deadline and cancellation (see
+   * `CallOptions.inherit`). Default true; false makes every call of this client start afresh.
+   */
+  inherit?: boolean;
 }
 
 /** Per-call settings; `client.with(...)` makes them the default for a view. */
@@ -57,6 +72,18 @@ export interface CallOptions {
   idempotent?: boolean | undefined;
   /** Milliseconds an idempotent attempt may take before another server is tried too. */
   attemptTimeout?: number | undefined;
+  /**
+   * Sent with the call to a zrpc server (`ctx.metadata` there): auth tokens, tenant ids,
+   * W3C `traceparent`. Keys are lowercase (`a-z0-9-_.`, up to 64 characters), values
+   * strings or bytes, at most 64 entries and 8 KiB in all. aiozmq servers ignore it.
+   */
+  metadata?: Metadata | undefined;
+  /**
+   * Whether a call made inside a zrpc handler takes on that handler's deadline (its
+   * timeout is cut to what is left) and is cancelled with it. Default: the client's
+   * `inherit`, true unless set; false for work that must outlive the call that started it.
+   */
+  inherit?: boolean | undefined;
 }
 
 type Named = Readonly<Record<string, unknown>> | undefined;
@@ -94,6 +121,8 @@ class PendingCall {
   tried: ServerLink[] | undefined = undefined;
   /** The client's own health probe, not the application's call. */
   probe = false;
+  /** The request header, for the cancel that names this call. */
+  header: Buffer | undefined = undefined;
   /** `performance.now()` past which a call on the client's default timeout fails; 0 if it has none. */
   deadline = 0;
   signal: AbortSignal | undefined = undefined;
@@ -177,6 +206,13 @@ export class RpcClient extends Service {
   /** Health probes awaiting their answer. */
   #probes = 0;
   #lastId = 0;
+  /** The interceptors around `#intercepted`; undefined without any (the direct path). */
+  readonly #chain: Next | undefined;
+  readonly #inherit: boolean;
+  /** The client's `timeout` was given: its calls send their deadline. */
+  readonly #timeoutSet: boolean;
+  /** Sent with every call when this client uses CURVE: the server learns the caller's key. */
+  readonly #curveProof: CurveProof | undefined;
 
   /** @internal Use `connectRpc`. */
   constructor(options: RpcClientOptions) {
@@ -190,6 +226,13 @@ export class RpcClient extends Service {
     this.#waitBytes = options.sendQueueBytes ?? 256 * 2 ** 20;
     this.#links = [new ServerLink(undefined, this.socket as unknown as Dealer, this.sendQueue, false)];
     this.#root = new RpcCaller(this, {});
+    this.#chain = chain(options.interceptors, this.#intercepted);
+    this.#inherit = options.inherit ?? true;
+    this.#timeoutSet = options.timeout !== undefined;
+    const curve = options.curve;
+    this.#curveProof = curve && !isCurveServer(curve) ? curveProof(curve.publicKey, curve.secretKey, curve.serverKey) : undefined;
+    // Handlers in this process may now make calls: they need their context to hand on.
+    enableContextPropagation();
   }
 
   /** @internal */
@@ -241,6 +284,7 @@ export class RpcClient extends Service {
     connected: (link) => {
       // A new connection is a new server process, or the same one back: it takes calls.
       link.state = 'up';
+      link.speaksContext = undefined;
       link.timeoutsInRow = 0;
       this.#flushWaiting();
     },
@@ -280,7 +324,9 @@ export class RpcClient extends Service {
   /** Calls `name` with explicit positional and named arguments. The generated clients use this. */
   async invoke(name: string, args: readonly unknown[] = [], named?: Named, options?: CallOptions): Promise<unknown> {
     try {
-      return await this.#call(name, args, named, options);
+      const parent = (options?.inherit ?? this.#inherit) ? currentContext() : undefined;
+      if (this.#chain) return await this.#chain(new ClientCall(name, args, named, options, parent, this.#timeout));
+      return await this.#call(name, args, named, options, options?.metadata, parent);
     } catch (error) {
       // Resumed here, the stack is the caller's own await chain (V8's async stack
       // traces): a remote error gets it now, for free until a call fails.
@@ -290,27 +336,66 @@ export class RpcClient extends Service {
     }
   }
 
-  /** `probe`: the server a health probe goes to, bypassing the choice of server. */
-  #call(name: string, args: readonly unknown[], named: Named, options: CallOptions | undefined, probe?: ServerLink): Promise<unknown> {
+  /** The last step of an interceptor chain: the call as the interceptors left it. */
+  readonly #intercepted = (call: Call): Promise<unknown> => {
+    const { options } = call as ClientCall;
+    return this.#call(call.method, call.args, call.kwargs, options, call.metadata, call.context);
+  };
+
+  /**
+   * `parent`: the handler this call is made from, whose deadline and cancellation it takes on.
+   * `probe`: the server a health probe goes to, bypassing the choice of server.
+   */
+  #call(
+    name: string,
+    args: readonly unknown[],
+    named: Named,
+    options: CallOptions | undefined,
+    metadata: Metadata | undefined,
+    parent: CallContext | undefined,
+    probe?: ServerLink,
+  ): Promise<unknown> {
     if (this.closed) return Promise.reject(new ServiceClosedError());
-    const signal = options?.signal;
+    let signal = options?.signal;
     if (signal?.aborted) return Promise.reject(aborted(name, signal));
     const id = this.#nextId();
     let frames: Frames;
+    let header: Buffer;
     let attemptTimeout: number | undefined;
-    const timeout = options && 'timeout' in options ? options.timeout : this.#timeout;
+    const ownTimeout = options !== undefined && 'timeout' in options;
+    let timeout = ownTimeout ? options.timeout : this.#timeout;
+    // A deadline someone set (not the default one) is sent to the server.
+    let sendDeadline = ownTimeout || this.#timeoutSet;
     try {
       if (options?.timeout !== undefined) checkTimeout('timeout', options.timeout);
+      if (parent) {
+        if (parent.aborted) throw aborted(name, parent.signal);
+        if (parent.deadline !== undefined && parent.remaining < (timeout ?? Infinity)) {
+          timeout = parent.remaining;
+          sendDeadline = true;
+        }
+        signal = signal ? AbortSignal.any([signal, parent.signal]) : parent.signal;
+      }
       if (options?.idempotent) {
         attemptTimeout = checkTimeout('attemptTimeout', options.attemptTimeout) ?? this.#attemptTimeout;
         if (attemptTimeout === undefined && timeout !== undefined && timeout !== Infinity) attemptTimeout = Math.ceil(timeout / 3);
       }
-      frames = encodeCall([encodeRequestHeader(this.#prefix, id)], this.#packer, this.#names, name, args, named);
+      header = encodeRequestHeader(this.#prefix, id);
+      frames = [header];
+      // A call with nothing to carry is sent exactly as aiozmq sends it (WIRE.md).
+      if (metadata !== undefined && hasKeys(metadata)) {
+        checkMetadata(metadata);
+        frames.unshift(encodeCallContext(timeout, metadata, this.#curveProof));
+      } else if (sendDeadline || this.#curveProof) {
+        frames.unshift(encodeCallContext(timeout, undefined, this.#curveProof));
+      }
+      encodeCall(frames, this.#packer, this.#names, name, args, named);
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
       const call = new PendingCall(name, frames, resolve, reject, attemptTimeout, options?.idempotent === true);
+      call.header = header;
       this.#pending.set(id, call);
       if (probe) {
         call.probe = true;
@@ -324,7 +409,7 @@ export class RpcClient extends Service {
       }
       if (signal) {
         call.signal = signal;
-        call.onAbort = () => this.#fail(id, aborted(name, signal));
+        call.onAbort = () => this.#giveUp(id, aborted(name, signal));
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
       if (probe) this.#sendTo(id, call, probe);
@@ -424,7 +509,10 @@ export class RpcClient extends Service {
     if (link) this.#countTimeout(link);
     // Retried only where another server can take it; else the attempt keeps waiting.
     const other = this.#links.some((l) => l.ready && l !== link);
-    if (other) this.#redispatch(id, call);
+    if (other) {
+      if (link && call.sent) this.#cancelOn(link, call);
+      this.#redispatch(id, call);
+    }
   }
 
   #countTimeout(link: ServerLink): void {
@@ -488,7 +576,7 @@ export class RpcClient extends Service {
       if (link.state === 'up' || link.retired) continue;
       out++;
       if (!link.connected) continue;
-      this.#call(PROBE_NAME, [], undefined, { timeout: PROBE_INTERVAL_MS }, link).then(
+      this.#call(PROBE_NAME, [], undefined, { timeout: PROBE_INTERVAL_MS }, undefined, undefined, link).then(
         (health) => this.#probed(link, (health as { status?: unknown } | null)?.status !== 'draining'),
         (error: unknown) => {
           // An error reply proves the server alive (aiozmq answers NotFoundError); a timeout does not.
@@ -537,7 +625,24 @@ export class RpcClient extends Service {
   #timedOut(id: number, error: RpcTimeoutError): void {
     const call = this.#pending.get(id);
     if (call?.link && call.sent && call.name !== PROBE_NAME) this.#countTimeout(call.link);
+    this.#giveUp(id, error);
+  }
+
+  /** The caller stopped waiting (abort, timeout): the server running the call is told, and it fails. */
+  #giveUp(id: number, error: Error): void {
+    const call = this.#pending.get(id);
+    if (call?.link && (call.sent || call.link.queue.inFlight === call.frames)) this.#cancelOn(call.link, call);
     this.#fail(id, error);
+  }
+
+  /**
+   * Tells a server to abort a call it may be running (WIRE.md, "Cancel"): a whole
+   * request aiozmq would answer NotFoundError, so it is sent only where a server has not
+   * shown it ignores context frames, and its echo is dropped (#onReply).
+   */
+  #cancelOn(link: ServerLink, call: PendingCall): void {
+    if (link.speaksContext === false || link.retired || !call.header) return;
+    link.queue.post([CANCEL_FRAME, call.header, CANCEL_NAME, EMPTY_ARGS, NO_KWARGS], ignoreOutcome);
   }
 
   #nextId(): number {
@@ -558,6 +663,14 @@ export class RpcClient extends Service {
   }
 
   #onReply(frames: Buffer[], link: ServerLink): void {
+    if (frames.length === 2) link.speaksContext = true;
+    else if (frames.length === 3 && isContextFrame(frames[0]!)) {
+      // The server echoed the context frame as envelope: it is not zrpc (aiozmq) and
+      // ignores deadlines and metadata. An echoed cancel is its NotFoundError to the cancel.
+      link.speaksContext = false;
+      if (frames[0]![6] === ContextKind.Cancel) return;
+      frames = frames.slice(1);
+    }
     const header = frames[0];
     // Checked and read in place: no header object on the hot path.
     if (frames.length !== 2 || header!.byteLength !== REPLY_HEADER_SIZE || (header![16]! & 0xfe) !== 0) {
@@ -641,6 +754,41 @@ export class RpcClient extends Service {
  */
 function createClientSocket(options: RpcClientOptions): Dealer {
   return createSocket(Dealer, options, { immediate: true, sendTimeout: IDLE_SEND_RETRY_MS, linger: 0 });
+}
+
+/** The rest of a cancel message: a method no server runs (zrpc's reserved prefix), no arguments. */
+const CANCEL_NAME = Buffer.from('zrpc:cancel');
+const EMPTY_ARGS = Buffer.from([0x90]);
+const ignoreOutcome = (): void => {};
+
+function hasKeys(record: object): boolean {
+  for (const _ in record) return true;
+  return false;
+}
+
+/** A client-side `Call`: what interceptors see of a call being made. */
+class ClientCall implements Call {
+  readonly side = 'client';
+  readonly pattern = 'rpc';
+  readonly metadata: Metadata;
+  readonly deadline: number | undefined;
+  constructor(
+    readonly method: string,
+    public args: readonly unknown[],
+    public kwargs: Named,
+    readonly options: CallOptions | undefined,
+    readonly context: CallContext | undefined,
+    clientTimeout: number,
+  ) {
+    this.metadata = options?.metadata ? { ...options.metadata } : {};
+    const timeout = options && 'timeout' in options ? options.timeout : clientTimeout;
+    const own = timeout === undefined || timeout === Infinity ? undefined : Date.now() + timeout;
+    const inherited = context?.deadline;
+    this.deadline = own === undefined ? inherited : inherited === undefined ? own : Math.min(own, inherited);
+  }
+  get signal(): AbortSignal | undefined {
+    return this.options?.signal;
+  }
 }
 
 /** Errors rebuilt from an error reply, with the type name the server sent. */

@@ -5,7 +5,11 @@ import { Router } from 'zeromq';
 import { decodeArguments, decodeName, Dispatcher, RESERVED_PREFIX, type ServerOptions } from '../handlers/dispatch.js';
 import { toWireError } from '../wire/error-table.js';
 import { describeError } from '../errors/describe.js';
-import { ProtocolError, ServerDrainingError, type ServiceClosedError } from '../errors/errors.js';
+import { CallAbortedError, ProtocolError, RpcTimeoutError, ServerDrainingError, type ServiceClosedError } from '../errors/errors.js';
+import { CallContext } from '../handlers/context.js';
+import { ContextKind, decodeContextFrame, isContextFrame, METADATA_LIMITS, type CallContextFields } from '../wire/context-frame.js';
+import { CurveVerifier } from '../socket/curve-proof.js';
+import { isCurveServer } from '../socket/curve.js';
 import type { Handler } from '../handlers/handler.js';
 import { encodeReplyHeader, REQUEST_HEADER_SIZE, senderPrefix } from '../wire/header.js';
 import { createPacker } from '../wire/translators.js';
@@ -20,6 +24,11 @@ export interface RpcServerOptions extends ServerOptions {
    * not reveal its interface: the call is then answered `NotFoundError`.
    */
   describe?: boolean;
+  /**
+   * Bytes a call's context frame (its metadata, mostly) may take; a larger one is
+   * refused with `ProtocolError`. Default 8192.
+   */
+  maxMetadataBytes?: number;
 }
 
 /** What `zrpc:health` answers: whether the server takes new calls, and how many run. */
@@ -49,12 +58,23 @@ export class RpcServer extends Service {
   #draining: Promise<void> | undefined;
   /** `performance.now()` of the last call that was not zrpc's own (health probes do not count). */
   #lastCall = 0;
+  /** Running calls a zrpc client may cancel, by routing envelope and request id. */
+  readonly #cancellable = new Map<string, CallContext>();
+  /** The errors cancels settled calls with: such calls get no reply (their caller forgot them). */
+  readonly #cancels = new WeakSet<object>();
+  readonly #maxContextBytes: number;
+  readonly #curve: CurveVerifier | undefined;
 
   /** @internal Use `serveRpc`. */
   constructor(handler: Handler, options: RpcServerOptions) {
     super(createSocket(Router, options), options);
     this.#packer = createPacker(options.translationTable, options.decodeLimits);
-    this.#dispatcher = new Dispatcher(handler, options, this.log);
+    this.#dispatcher = new Dispatcher(handler, options, this.log, 'rpc');
+    this.#maxContextBytes = options.maxMetadataBytes ?? METADATA_LIMITS.maxBytes;
+    if (!Number.isInteger(this.#maxContextBytes) || this.#maxContextBytes < 11) {
+      throw new RangeError(`maxMetadataBytes must be a whole number of bytes of at least 11 (got ${String(options.maxMetadataBytes)})`);
+    }
+    this.#curve = options.curve && isCurveServer(options.curve) ? new CurveVerifier(options.curve.secretKey) : undefined;
     if (options.describe !== false) this.#dispatcher.addSystemMethod(DESCRIBE_METHOD, () => describeHandler(handler, 'rpc'), { params: [] });
     // Answered before any handler is looked at, so a probe never waits behind the service's own code.
     this.#dispatcher.addSystemMethod(HEALTH_METHOD, () => this.health, { params: [] });
@@ -100,8 +120,8 @@ export class RpcServer extends Service {
 
   #onRequest(frames: Buffer[]): void {
     const count = frames.length;
-    // A ROUTER message is [envelope..., header, name, args, kwargs] with at least one
-    // identity frame; anything shorter cannot be answered.
+    // A ROUTER message is [envelope..., context?, header, name, args, kwargs] with at
+    // least one identity frame; anything shorter cannot be answered.
     if (count < 5 || frames[count - 4]!.byteLength !== REQUEST_HEADER_SIZE) {
       this.events.warn('malformed request', 'dropped a malformed request', {
         frames: count,
@@ -109,23 +129,46 @@ export class RpcServer extends Service {
       });
       return;
     }
+    // A zrpc client's context frame comes right before the header (WIRE.md); it is read
+    // here and not echoed: the reply's shape tells the client it was understood.
+    const hasContext = count >= 6 && isContextFrame(frames[count - 5]!);
+    const envelopeEnd = hasContext ? count - 5 : count - 4;
     // One identity frame is the common case (no proxy in between): skip the slice.
-    const envelope = count === 5 ? [frames[0]!] : frames.slice(0, count - 4);
+    const envelope = envelopeEnd === 1 ? [frames[0]!] : frames.slice(0, envelopeEnd);
     const header = frames[count - 4]!;
     let name = '?';
     try {
+      let fields: CallContextFields | undefined;
+      if (hasContext) {
+        const context = decodeContextFrame(frames[count - 5]!, this.#maxContextBytes);
+        if (context.kind === ContextKind.Cancel) return this.#cancel(envelope, header);
+        fields = context.call;
+      }
       name = decodeName(frames[count - 3]!);
       if (this.#draining && !name.startsWith(RESERVED_PREFIX)) {
         this.#lastCall = performance.now();
         this.#send(envelope, encodeReplyHeader(this.#prefix, header, true), this.#drainingReply(name));
         return;
       }
+      if (fields?.timeout === 0) throw new RpcTimeoutError(`${name}: the caller's deadline passed before the call arrived`);
       const call = decodeArguments(this.#packer, name, frames[count - 2]!, frames[count - 1]!);
-      const result = this.#dispatcher.call(name, call, envelope[envelope.length - 1]);
+      const peer = envelope[envelope.length - 1];
+      const context = fields ? this.#contextOf(name, peer, fields) : new CallContext(name, peer);
+      const result = this.#dispatcher.call(name, call, context);
       if (result instanceof Promise) {
+        // A call still running can be cancelled by its caller (a zrpc client; WIRE.md).
+        const key = cancelKey(envelope, header);
+        this.#cancellable.set(key, context);
         result.then(
-          (value) => this.#reply(envelope, header, name, value),
-          (error) => this.#replyError(envelope, header, name, error),
+          (value) => {
+            this.#cancellable.delete(key);
+            if (!pastDeadline(context)) this.#reply(envelope, header, name, value);
+          },
+          (error) => {
+            this.#cancellable.delete(key);
+            // A cancelled call's caller forgot it; past its deadline, the caller stopped waiting.
+            if (!this.#cancels.has(error as object) && !pastDeadline(context)) this.#replyError(envelope, header, name, error);
+          },
         );
       } else {
         this.#reply(envelope, header, name, result);
@@ -133,6 +176,33 @@ export class RpcServer extends Service {
     } catch (error) {
       this.#replyError(envelope, header, name, error);
     }
+  }
+
+  /** The context of a call that came with a context frame: deadline, metadata, proven CURVE key. */
+  #contextOf(name: string, peer: Uint8Array | undefined, fields: CallContextFields): CallContext {
+    let curveKey: string | undefined;
+    if (fields.curve && this.#curve) {
+      curveKey = this.#curve.verify(fields.curve);
+      if (curveKey === undefined) throw new ProtocolError(`${name}: the call's CURVE key proof does not hold; the client's keys do not match what it claims`);
+    }
+    return new CallContext(name, {
+      peer,
+      deadline: fields.timeout === undefined ? undefined : Date.now() + fields.timeout,
+      metadata: fields.metadata,
+      curveKey,
+    });
+  }
+
+  /** A zrpc client gave up on a call: its handler's signal aborts, and it gets no reply. */
+  #cancel(envelope: Buffer[], header: Buffer): void {
+    const key = cancelKey(envelope, header);
+    const context = this.#cancellable.get(key);
+    // Already answered, or never here (a cancel may cross its reply): nothing to do.
+    if (!context) return;
+    this.#cancellable.delete(key);
+    const error = new CallAbortedError(`${context.method}: cancelled by the caller`);
+    this.#cancels.add(error);
+    this.#dispatcher.cancel(context, error);
   }
 
   #reply(envelope: Buffer[], header: Buffer, name: string, value: unknown): void {
@@ -148,7 +218,6 @@ export class RpcServer extends Service {
 
   /** Never throws: whatever the handler threw, the caller gets an error reply. */
   #replyError(envelope: Buffer[], header: Buffer, name: string, error: unknown): void {
-    this.#dispatcher.report(name, error);
     const [type, args, repr] = toWireError(error);
     let body: Uint8Array;
     try {
@@ -185,6 +254,18 @@ export class RpcServer extends Service {
   protected override onClose(error: ServiceClosedError): void {
     this.#dispatcher.abortAll(error);
   }
+}
+
+/** The caller's deadline passed: it no longer waits, and a reply would only be logged there as late. */
+function pastDeadline(context: CallContext): boolean {
+  return context.deadline !== undefined && Date.now() >= context.deadline;
+}
+
+/** Who sent a call and which of theirs it is: the routing envelope and the request id. */
+function cancelKey(envelope: Buffer[], header: Buffer): string {
+  let key = header.toString('latin1', 4, 8);
+  for (const frame of envelope) key += `\u0000${frame.toString('latin1')}`;
+  return key;
 }
 
 /**

@@ -33,6 +33,12 @@ export class ServerLink {
   timeoutsInRow = 0;
   /** `transport.disconnect()` took it out: it takes no new calls and closes once empty. */
   retired = false;
+  /**
+   * Whether the server reads context frames: true once it answers without echoing one
+   * (zrpc), false once it echoes one (aiozmq), undefined until an answer comes. Cancels
+   * go only where it is not false.
+   */
+  speaksContext: boolean | undefined = undefined;
   readonly queue: SendQueue;
   #reader: Promise<void> = Promise.resolve();
 

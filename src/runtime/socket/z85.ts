@@ -39,3 +39,17 @@ export function z85KeyProblem(key: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** Decodes a key `z85KeyProblem` accepts into its 32 bytes. */
+export function z85Decode(text: string): Uint8Array {
+  const out = new Uint8Array((text.length / 5) * 4);
+  for (let group = 0, o = 0; group < text.length; group += 5, o += 4) {
+    let value = 0;
+    for (let i = group; i < group + 5; i++) value = value * 85 + alphabet.indexOf(text[i]!);
+    out[o] = value >>> 24;
+    out[o + 1] = (value >>> 16) & 0xff;
+    out[o + 2] = (value >>> 8) & 0xff;
+    out[o + 3] = value & 0xff;
+  }
+  return out;
+}

@@ -1,0 +1,184 @@
+/**
+ * Interceptors on clients and servers of all three patterns, on real sockets: what they
+ * see, the order they run in, and what they may change or refuse.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  builtins,
+  CallContext,
+  connectPipeline,
+  connectPubSub,
+  connectRpc,
+  method,
+  servePipeline,
+  servePubSub,
+  serveRpc,
+  type Call,
+  type Interceptor,
+} from 'zrpc';
+import { endpoint, recordingLogger, waitFor } from './support/helpers.js';
+
+/** An interceptor that records what it sees, in `log`, under `label`. */
+function recorder(label: string, log: string[], seen: Call[] = []): Interceptor {
+  return (next) => async (call) => {
+    seen.push(call);
+    log.push(`${label} > ${call.side} ${call.pattern} ${call.method}`);
+    try {
+      const result = await next(call);
+      log.push(`${label} < ${JSON.stringify(result ?? null)}`);
+      return result;
+    } catch (error) {
+      log.push(`${label} ! ${(error as Error).constructor.name}`);
+      throw error;
+    }
+  };
+}
+
+const service = {
+  add: method((a: number, b: number) => a + b),
+  fail: method(() => {
+    throw new RangeError('no');
+  }),
+  whoami: method((ctx: CallContext) => ctx.metadata.user ?? 'nobody', { context: true }),
+};
+
+describe('RPC interceptors', () => {
+  it('run in order around the call on both sides, seeing method, arguments, metadata, deadline, result and error', async () => {
+    const log: string[] = [];
+    const clientSeen: Call[] = [];
+    const serverSeen: Call[] = [];
+    await using server = await serveRpc(service, { bind: endpoint(), interceptors: [recorder('s1', log, serverSeen), recorder('s2', log)] });
+    await using client = await connectRpc({ connect: server.transport.bindings[0], timeout: 2000, interceptors: [recorder('c1', log, clientSeen), recorder('c2', log)] });
+    assert.equal(await client.with({ metadata: { tenant: 'acme' } }).call.add(2, 3), 5);
+    assert.deepEqual(log, ['c1 > client rpc add', 'c2 > client rpc add', 's1 > server rpc add', 's2 > server rpc add', 's2 < 5', 's1 < 5', 'c2 < 5', 'c1 < 5']);
+    const [c] = clientSeen;
+    assert.deepEqual([c!.args, c!.metadata, c!.context], [[2, 3], { tenant: 'acme' }, undefined]);
+    assert.ok(c!.deadline! > Date.now() && c!.deadline! <= Date.now() + 2000);
+    const [s] = serverSeen;
+    assert.deepEqual([s!.args, s!.metadata.tenant, s!.context!.method], [[2, 3], 'acme', 'add']);
+    assert.ok(Math.abs(s!.deadline! - c!.deadline!) < 100, 'the server counts from its receipt');
+    assert.ok(s!.signal instanceof AbortSignal);
+
+    log.length = 0;
+    await assert.rejects(client.call.fail(), RangeError);
+    assert.deepEqual(log, ['c1 > client rpc fail', 'c2 > client rpc fail', 's1 > server rpc fail', 's2 > server rpc fail', 's2 ! RangeError', 's1 ! RangeError', 'c2 ! ValueError', 'c1 ! ValueError']);
+
+    log.length = 0;
+    await assert.rejects(client.call.missing(), (e: unknown) => e instanceof Error && e.name === 'NotFoundError');
+    assert.deepEqual(log.slice(2, 4), ['s1 > server rpc missing', 's2 > server rpc missing'], 'a server interceptor sees calls to unknown methods too');
+  });
+
+  it('may add metadata (client), refuse a call before the handler runs, and replace arguments (server)', async () => {
+    let ran = 0;
+    const auth: Interceptor = (next) => async (call) => {
+      if (call.metadata.authorization !== 'Bearer good') throw new builtins.PermissionError('who are you?');
+      return next(call);
+    };
+    const double: Interceptor = (next) => (call) => {
+      call.args = call.args.map((a) => (a as number) * 2);
+      return next(call);
+    };
+    const counted = { add: method((a: number, b: number) => (ran++, a + b)), whoami: service.whoami };
+    await using server = await serveRpc(counted, { bind: endpoint(), interceptors: [auth, double] });
+    const token = (value: string): Interceptor => (next) => (call) => {
+      call.metadata.authorization = value;
+      call.metadata.user = 'ada';
+      return next(call);
+    };
+    await using good = await connectRpc({ connect: server.transport.bindings[0], interceptors: [token('Bearer good')] });
+    await using bad = await connectRpc({ connect: server.transport.bindings[0], interceptors: [token('Bearer bad')] });
+    await using none = await connectRpc({ connect: server.transport.bindings[0] });
+    assert.equal(await good.call.add(1, 2), 6);
+    assert.equal(await good.call.whoami(), 'ada');
+    await assert.rejects(bad.call.add(1, 2), (e: unknown) => e instanceof builtins.PermissionError && /who are you/.test((e as Error).message));
+    await assert.rejects(none.call.add(1, 2), builtins.PermissionError);
+    assert.equal(ran, 1);
+  });
+
+  it('sees the context of the handler a call is made from, and the time each call took', async () => {
+    const timings: Array<[string, number]> = [];
+    const timing: Interceptor = (next) => async (call) => {
+      const start = performance.now();
+      try {
+        return await next(call);
+      } finally {
+        timings.push([`${call.side} ${call.method}`, performance.now() - start]);
+      }
+    };
+    await using back = await serveRpc(service, { bind: endpoint() });
+    const parents: Array<CallContext | undefined> = [];
+    await using client = await connectRpc({
+      connect: back.transport.bindings[0],
+      interceptors: [timing, (next) => (call) => (parents.push(call.context), next(call))],
+    });
+    await using front = await serveRpc(
+      { relay: method((a: number, ctx: CallContext) => client.call.add(a, 1), { context: true }) },
+      { bind: endpoint(), interceptors: [timing] },
+    );
+    await using caller = await connectRpc({ connect: front.transport.bindings[0] });
+    assert.equal(await caller.call.relay(41), 42);
+    assert.equal(parents[0]?.method, 'relay');
+    assert.deepEqual(timings.map(([name]) => name), ['client add', 'server relay']);
+    assert.ok(timings.every(([, ms]) => ms >= 0 && ms < 5000));
+  });
+
+  it('refuses an interceptor list that is not made of functions, naming the bad one', async () => {
+    await assert.rejects(serveRpc(service, { bind: endpoint(), interceptors: [42 as never] }), /interceptors\[0\] must be a function/);
+    await assert.rejects(connectRpc({ connect: 'tcp://127.0.0.1:9', interceptors: [() => 'nope' as never] }), /interceptors\[0\] must return a function/);
+    await assert.rejects(connectRpc({ connect: 'tcp://127.0.0.1:9', interceptors: {} as never }), /interceptors must be an array/);
+  });
+
+  it('logExceptions is an interceptor: it logs what handlers raise, not what callers get wrong', async () => {
+    const logger = recordingLogger();
+    await using server = await serveRpc(service, { bind: endpoint(), logExceptions: true, logger });
+    await using client = await connectRpc({ connect: server.transport.bindings[0] });
+    await assert.rejects(client.call.fail(), RangeError);
+    await assert.rejects(client.call.add('x'), Error);
+    await waitFor(() => logger.lines.some((l) => /call fail raised/.test(l.message)), 1000, 'the log line');
+    assert.equal(logger.lines.filter((l) => l.level === 'error').length, 1);
+  });
+});
+
+describe('one-way interceptors', () => {
+  it('pipeline: run on the sending and the receiving side, with no metadata on the wire', async () => {
+    const log: string[] = [];
+    const got: number[] = [];
+    const serverSeen: Call[] = [];
+    await using server = await servePipeline({ push: method((n: number) => void got.push(n)) }, { bind: endpoint(), interceptors: [recorder('s', log, serverSeen)] });
+    await using client = await connectPipeline({
+      connect: server.transport.bindings[0],
+      interceptors: [recorder('c', log), (next) => (call) => ((call.metadata.ignored = 'x'), next(call))],
+    });
+    await client.notify.push(7);
+    await waitFor(() => got.length === 1, 2000, 'the notification');
+    await waitFor(() => log.length === 4, 1000, 'the server interceptor to finish');
+    assert.deepEqual(log, ['c > client pipeline push', 'c < null', 's > server pipeline push', 's < null']);
+    assert.deepEqual(serverSeen[0]!.metadata, {});
+  });
+
+  it('pub/sub: see the topic on both sides, and may drop a message before it is sent', async () => {
+    const log: string[] = [];
+    const got: string[] = [];
+    const topics: unknown[] = [];
+    await using server = await servePubSub(
+      { item: method((s: string) => void got.push(s)) },
+      { bind: endpoint(), subscribe: '', interceptors: [(next) => (call) => (topics.push(Buffer.from(call.topic as Uint8Array).toString()), next(call))] },
+    );
+    const filter: Interceptor = (next) => async (call) => {
+      if (call.args[0] === 'secret') return undefined;
+      return next(call);
+    };
+    await using client = await connectPubSub({ connect: server.transport.bindings[0], interceptors: [recorder('c', log), filter] });
+    await waitFor(async () => {
+      await client.publish('news').item('hello');
+      return got.length > 0;
+    }, 3000, 'the subscription');
+    await client.publish('news').item('secret');
+    await client.publish('news').item('last');
+    await waitFor(() => got.includes('last'), 2000, 'the last message');
+    assert.ok(!got.includes('secret'));
+    assert.equal(topics[0], 'news');
+    assert.ok(log.includes('c > client pubsub item'));
+  });
+});
