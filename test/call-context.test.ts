@@ -201,6 +201,10 @@ describe('metadata', () => {
     assert.ok(received instanceof Uint8Array);
     assert.deepEqual([...received], [0, 1, 255]);
     assert.deepEqual(((await client.call.look()) as { metadata: object }).metadata, {});
+    // Views add up key by key; the call's own metadata comes last.
+    const view = client.with({ metadata: { tenant: 'acme', user: 'ada' } }).with({ metadata: { user: 'bob' } });
+    const stacked = (await view.invoke('look', [], undefined, { metadata: { trace: '1' } })) as { metadata: object };
+    assert.deepEqual(stacked.metadata, { tenant: 'acme', user: 'bob', trace: '1' });
   });
 
   it('refuses bad keys, values and sizes before sending, naming what is wrong', async () => {

@@ -88,6 +88,13 @@ export interface CallOptions {
 
 type Named = Readonly<Record<string, unknown>> | undefined;
 
+/** `extra` over `base`; metadata adds up key by key, so `with({ metadata })` views stack. */
+export function mergeCallOptions(base: CallOptions, extra: CallOptions): CallOptions {
+  const merged = { ...base, ...extra };
+  if (base.metadata && extra.metadata) merged.metadata = { ...base.metadata, ...extra.metadata };
+  return merged;
+}
+
 /** How long a request may wait for ZeroMQ to take it before its caller is asked again whether it still wants it. */
 const IDLE_SEND_RETRY_MS = 250;
 
@@ -166,11 +173,11 @@ export class RpcCaller {
 
   /** Calls `name` with explicit positional and named arguments. */
   invoke(name: string, args: readonly unknown[] = [], named?: Named, options?: CallOptions): Promise<unknown> {
-    return this.#client.invoke(name, args, named, options ? { ...this.#options, ...options } : this.#options);
+    return this.#client.invoke(name, args, named, options ? mergeCallOptions(this.#options, options) : this.#options);
   }
 
   with(options: CallOptions): RpcCaller {
-    return new RpcCaller(this.#client, { ...this.#options, ...options });
+    return new RpcCaller(this.#client, mergeCallOptions(this.#options, options));
   }
 
   withTimeout(timeout: number | undefined): RpcCaller {

@@ -7,7 +7,7 @@ import { bindArguments, signatureOf } from '../handlers/binding.js';
 import { ParameterError } from '../errors/errors.js';
 import { method, type Handler, type MethodSpec } from '../handlers/handler.js';
 import type { PubSubClient, Topic } from './pubsub.js';
-import type { CallOptions } from './rpc-client.js';
+import { mergeCallOptions, type CallOptions } from './rpc-client.js';
 import type { Transport } from '../socket/service.js';
 import { trimTrailingUndefined } from '../wire/frame-cache.js';
 
@@ -116,7 +116,7 @@ export class TypedCaller {
         return Promise.reject(error);
       }
     }
-    let callOptions = options ? { ...this.options, ...options } : this.options;
+    let callOptions = options ? mergeCallOptions(this.options, options) : this.options;
     // The spec knows the method is safe to run twice; an explicit `idempotent` in the options wins.
     if (this.#specs[name]!.idempotent && callOptions.idempotent === undefined) callOptions = { ...callOptions, idempotent: true };
     const sent = this.#send(name, args, callOptions);
@@ -126,7 +126,7 @@ export class TypedCaller {
 
   /** The same caller with other default call options. */
   with(options: CallOptions): TypedCaller {
-    return new TypedCaller(this.service, this.#send, this.#specs, this.#check, { ...this.options, ...options });
+    return new TypedCaller(this.service, this.#send, this.#specs, this.#check, mergeCallOptions(this.options, options));
   }
 
   /** The same caller sending through another function (pub/sub topics). */
