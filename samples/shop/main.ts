@@ -1,8 +1,9 @@
 /**
  * Request/reply, generated: a Shop server implementing the generated ShopHandler, and a
- * typed client calling it, namespaces and declared errors included.
+ * typed client calling it, namespaces and declared errors included, with metadata and
+ * an interceptor on each side.
  */
-import { ParameterError } from 'zrpc';
+import { builtins, ParameterError, type CallContext, type Interceptor } from 'zrpc';
 import { OutOfStock, connectShop, serveShop, type OrderLine, type Receipt, type ShopHandler } from '../generated/shop.js';
 
 export class ShopImpl implements ShopHandler {
@@ -19,7 +20,8 @@ export class ShopImpl implements ShopHandler {
     return { id: `r-${this.#next++}`, total, currency, placedAt: new Date(), lines, ...(note ? { note } : {}) };
   }
 
-  stock(sku: string): number {
+  stock(sku: string, ctx: CallContext): number {
+    console.log(`stock('${sku}') asked by tenant ${ctx.metadata.tenant ?? '-'}, ${ctx.deadline === undefined ? 'no deadline' : `${Math.round(ctx.remaining / 100) / 10} s to spare`}`);
     return this.#stock.get(sku) ?? 0;
   }
 
@@ -34,13 +36,31 @@ export class ShopImpl implements ShopHandler {
   };
 }
 
+/** Server side: a call without the right token is refused before any handler runs. */
+const requireToken =
+  (token: string): Interceptor =>
+  (next) =>
+  (call) => {
+    if (call.metadata.authorization !== `Bearer ${token}`) throw new builtins.PermissionError(`${call.method}: no valid token`);
+    return next(call);
+  };
+
+/** Client side: every call carries the token. */
+const sendToken =
+  (token: string): Interceptor =>
+  (next) =>
+  (call) => {
+    call.metadata.authorization = `Bearer ${token}`;
+    return next(call);
+  };
+
 export async function main(): Promise<void> {
-  await using server = await serveShop(new ShopImpl(), { bind: 'tcp://127.0.0.1:0' });
-  await using shop = await connectShop({ connect: server.transport.bindings[0], timeout: 2000 });
+  await using server = await serveShop(new ShopImpl(), { bind: 'tcp://127.0.0.1:0', interceptors: [requireToken('s3cret')] });
+  await using shop = await connectShop({ connect: server.transport.bindings[0], timeout: 2000, interceptors: [sendToken('s3cret')] });
 
   const receipt = await shop.order([{ sku: 'APL-1', qty: 4 }], 'USD', 'gift wrap');
   console.log(`order → ${receipt.id}: ${receipt.total} ${receipt.currency}, placed ${receipt.placedAt.toISOString().slice(0, 10)}`);
-  console.log(`stock('APL-1') → ${await shop.stock('APL-1')}`);
+  console.log(`stock('APL-1') → ${await shop.with({ metadata: { tenant: 'acme' } }).stock('APL-1')}`);
   await shop.billing.refund(receipt.id, 1.5);
   console.log(`billing.history → ${JSON.stringify((await shop.billing.history(receipt.id)).map((r) => r.amount))}`);
 
@@ -49,6 +69,13 @@ export async function main(): Promise<void> {
   } catch (error) {
     if (!(error instanceof OutOfStock)) throw error;
     console.log(`order of PEA-2 → OutOfStock: ${error.message}`);
+  }
+  await using stranger = await connectShop({ connect: server.transport.bindings[0], timeout: 2000 });
+  try {
+    await stranger.stock('APL-1');
+  } catch (error) {
+    if (!(error instanceof builtins.PermissionError)) throw error;
+    console.log(`stock without a token → PermissionError: ${error.message}`);
   }
   try {
     await shop.order([{ sku: 'bad sku', qty: 0 }]);
