@@ -107,13 +107,17 @@ const withConnection = (command: Command) =>
     .option('--curve <keys.json>', "this side's CURVE key pair, as zrpc keygen --out writes it")
     .option('--server-key <key>', "the server's CURVE public key (Z85), with --curve");
 
+/** Request/reply only: pipeline and pub/sub calls carry no metadata on the wire. */
+const withMetadata = (command: Command) =>
+  command.option('-m, --metadata <key=value>', 'metadata sent with the call (auth tokens, tenants: ctx.metadata on the server); repeatable', (pair: string, pairs: string[] = []) => [...pairs, pair]);
+
 const ARGS_HELP = 'positional arguments as one JSON array (\'[1, "a"]\'), then named ones as name=value (JSON, or plain text)';
 const withArguments = (command: Command) =>
   command
     .option('--kw <json>', 'named arguments as a JSON object (\'{"b": 2}\')')
     .option('--no-check', "send without checking the arguments against the server's description");
 
-withConnection(toolCommand('describe'))
+withMetadata(withConnection(toolCommand('describe')))
   .description("print a running zrpc server's methods: signatures, docs and declared errors")
   .argument('<endpoint>', 'where the server listens (tcp://host:port, ipc://path)')
   .option('--json', 'print the description as JSON, for tools')
@@ -122,7 +126,7 @@ withConnection(toolCommand('describe'))
     process.exitCode = await t.describeCommand(endpoint, flags, t.consoleOutput);
   });
 
-withArguments(withConnection(toolCommand('call')))
+withArguments(withMetadata(withConnection(toolCommand('call'))))
   .description('call a method of a request/reply server and print the result as JSON')
   .argument('<endpoint>', 'where the server listens')
   .argument('<method>', 'dotted method name (billing.refund)')

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Type from 'typebox';
-import { generateKeyPair, method, servePipeline, serveRpc, type Handler } from 'zrpc';
+import { builtins, generateKeyPair, method, servePipeline, serveRpc, type Handler, type Interceptor } from 'zrpc';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { serveShop } from '../samples/generated/shop.js';
@@ -134,6 +134,31 @@ describe('zrpc describe and zrpc call against the sample shop', () => {
     const missing = await zrpc('call', server.transport.bindings[0]!, 'nope');
     assert.equal(missing.code, EXIT.remoteError);
     assert.match(missing.stderr, /describes no method nope; calling it anyway\nremote error NotFoundError \(aiozmq\.rpc\.base\.NotFoundError\): nope\n$/);
+  });
+
+  it('sends --metadata with the call and with the description it asks for', async () => {
+    const seen: Array<Record<string, unknown>> = [];
+    const token: Interceptor = (next) => (call) => {
+      seen.push({ ...call.metadata });
+      if (call.metadata.authorization !== 'Bearer t0k') throw new builtins.PermissionError('no token');
+      return next(call);
+    };
+    await using server = await serveShop(new ShopImpl(), { bind: endpoint(), interceptors: [token] });
+    const at = server.transport.bindings[0]!;
+    const ok = await zrpc('call', at, 'stock', '-m', 'authorization=Bearer t0k', '--metadata', 'tenant=acme', '["APL-1"]');
+    assert.equal(ok.code, EXIT.ok, ok.stderr);
+    assert.equal(ok.stdout, '10\n');
+    assert.deepEqual(seen.at(-1), { authorization: 'Bearer t0k', tenant: 'acme' });
+    assert.equal(seen.length, 2, 'the description and the call');
+    const refused = await zrpc('call', at, 'stock', '["APL-1"]', '--no-check');
+    assert.equal(refused.code, EXIT.remoteError);
+    assert.match(refused.stderr, /PermissionError.*no token/);
+    const bad = await zrpc('call', at, 'stock', '--metadata', 'Tenant=x', '["APL-1"]');
+    assert.equal(bad.code, EXIT.badInput);
+    assert.match(bad.stderr, /--metadata: metadata key "Tenant" must be/);
+    const noValue = await zrpc('call', at, 'stock', '--metadata', 'tenant', '["APL-1"]');
+    assert.equal(noValue.code, EXIT.badInput);
+    assert.match(noValue.stderr, /--metadata takes key=value/);
   });
 
   it('exits 2 on bad input and 3 when nobody answers', async () => {

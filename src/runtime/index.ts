@@ -80,5 +80,7 @@ export type { Logger, LogMethod } from './socket/logger.js';
 export { ErrorTranslator, toWireError, type WireError } from './wire/error-table.js';
 /** @internal */
 export { createPacker } from './wire/translators.js';
+/** @internal `zrpc call --metadata` checks its keys and values before connecting. */
+export { checkMetadata } from './wire/context-frame.js';
 /** @internal `zrpc call` checks arguments as a server would, with the same text. */
 export { bindArguments, signatureOf } from './handlers/binding.js';

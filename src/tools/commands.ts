@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import {
   bindArguments,
+  checkMetadata,
   connectPipeline,
   connectPubSub,
   connectRpc,
@@ -20,6 +21,8 @@ import {
   signatureOf,
   wireNameOf,
   type CurveClientOptions,
+  type Metadata,
+  type Interceptor,
   type MethodDescription,
   type MethodSpec,
   type RpcClient,
@@ -57,6 +60,8 @@ export interface ConnectFlags {
   timeout?: number;
   /** A JSON file with { publicKey, secretKey }, as `zrpc keygen --out` writes it. */
   curve?: string;
+  /** `key=value` pairs sent as metadata with every call (auth tokens, tenants). */
+  metadata?: string[];
   /** The server's CURVE public key (Z85); with `curve`. */
   serverKey?: string;
 }
@@ -277,8 +282,33 @@ function precheck(method: MethodDescription | null | undefined, name: string, ca
 async function rpcClient(endpoint: string, flags: ConnectFlags): Promise<RpcClient> {
   const timeout = flags.timeout ?? DEFAULT_TOOL_TIMEOUT;
   if (!(timeout > 0)) throw new InputError(`--timeout must be a positive number of milliseconds (got ${flags.timeout})`);
-  return connectRpc({ connect: endpoint, timeout, ...(await curveOption(flags)) });
+  const metadata = metadataOption(flags.metadata);
+  // Every call of the command carries it, the description it asks for first included.
+  const interceptors = metadata ? [sendMetadata(metadata)] : undefined;
+  return connectRpc({ connect: endpoint, timeout, interceptors, ...(await curveOption(flags)) });
 }
+
+/** `--metadata key=value ...` as a metadata object, checked as the client would check it. */
+function metadataOption(pairs: readonly string[] | undefined): Metadata | undefined {
+  if (!pairs || pairs.length === 0) return undefined;
+  const metadata: Metadata = {};
+  for (const pair of pairs) {
+    const split = pair.indexOf('=');
+    if (split < 1) throw new InputError(`--metadata takes key=value (got ${JSON.stringify(pair)})`);
+    metadata[pair.slice(0, split)] = pair.slice(split + 1);
+  }
+  try {
+    checkMetadata(metadata);
+  } catch (error) {
+    throw new InputError(`--metadata: ${(error as Error).message}`);
+  }
+  return metadata;
+}
+
+const sendMetadata = (metadata: Metadata): Interceptor => (next) => (call) => {
+  Object.assign(call.metadata, metadata);
+  return next(call);
+};
 
 /**
  * The curve option from --curve and --server-key. A client needs both; a subscriber that
