@@ -23,7 +23,7 @@ import { encodeRequestHeader, REPLY_HEADER_SIZE } from '../src/runtime/wire/head
 import { CANCEL_FRAME, encodeCallContext } from '../src/runtime/wire/context-frame.js';
 import { z85Decode } from '../src/runtime/socket/z85.js';
 import { randomBytes } from 'node:crypto';
-import { endpoint, waitFor } from './support/helpers.js';
+import { endpoint, recordingLogger, waitFor } from './support/helpers.js';
 
 const packer = new Packer();
 const withContext = { context: true } as const;
@@ -267,11 +267,12 @@ describe('metadata', () => {
 });
 
 describe('CURVE key in the context', () => {
-  it("gives the handler the caller's proven public key; a forged proof is refused", async () => {
+  it("gives the handler the caller's proven public key; a forged proof leaves it undefined, with a warning", async () => {
     const serverKeys = generateKeyPair();
     const clientKeys = generateKeyPair();
     const { handler } = holdingService();
-    await using server = await serve(handler, { bind: endpoint(), curve: { secretKey: serverKeys.secretKey } });
+    const logger = recordingLogger();
+    await using server = await serve(handler, { bind: endpoint(), curve: { secretKey: serverKeys.secretKey }, logger });
     await using client = await connectRpc({ connect: server.transport.bindings[0], curve: { serverKey: serverKeys.publicKey, ...clientKeys } });
     assert.equal(((await client.call.look()) as { curveKey: string }).curveKey, clientKeys.publicKey);
     // A peer with a working CURVE connection claiming another's key cannot make the proof.
@@ -282,8 +283,9 @@ describe('CURVE key in the context', () => {
       const forged = encodeCallContext(1000, undefined, { key: z85Decode(other.publicKey), proof: randomBytes(32) });
       await dealer.send([forged, encodeRequestHeader(1, 1), 'look', packer.encode([]), Buffer.from([0x80])]);
       const [header, body] = await dealer.receive();
-      assert.equal(header![16], 1);
-      assert.match(String((packer.decode(body!) as unknown[])[2]), /CURVE key proof does not hold/);
+      assert.equal(header![16], 0);
+      assert.equal((packer.decode(body!) as { curveKey: unknown }).curveKey, null);
+      assert.ok(logger.lines.some((l) => l.level === 'warn' && /CURVE key proof does not hold/.test(l.message)));
     } finally {
       dealer.close();
     }

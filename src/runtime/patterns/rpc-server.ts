@@ -4,7 +4,7 @@
 import { Router } from 'zeromq';
 import { decodeArguments, decodeName, Dispatcher, RESERVED_PREFIX, type ServerOptions } from '../handlers/dispatch.js';
 import { toWireError } from '../wire/error-table.js';
-import { describeError } from '../errors/describe.js';
+import { clip, describeError } from '../errors/describe.js';
 import { CallAbortedError, ProtocolError, RpcTimeoutError, ServerDrainingError, type ServiceClosedError } from '../errors/errors.js';
 import { CallContext } from '../handlers/context.js';
 import { ContextKind, decodeContextFrame, isContextFrame, METADATA_LIMITS, type CallContextFields } from '../wire/context-frame.js';
@@ -183,7 +183,11 @@ export class RpcServer extends Service {
     let curveKey: string | undefined;
     if (fields.curve && this.#curve) {
       curveKey = this.#curve.verify(fields.curve);
-      if (curveKey === undefined) throw new ProtocolError(`${name}: the call's CURVE key proof does not hold; the client's keys do not match what it claims`);
+      // Not a refusal: a proof made for a proxy's key (the proxy re-encrypts) fails here
+      // too. The caller is then unknown, as without CURVE; authorization sees no key.
+      if (curveKey === undefined) {
+        this.events.warn('curve proof', `${clip(name)}: the call's CURVE key proof does not hold for this server (a client lying about its key, or one that proved it to a proxy's key); ctx.curveKey is left undefined`);
+      }
     }
     return new CallContext(name, {
       peer,
