@@ -133,7 +133,10 @@ class PendingCall {
   /** `performance.now()` past which a call on the client's default timeout fails; 0 if it has none. */
   deadline = 0;
   signal: AbortSignal | undefined = undefined;
+  /** The signal of the handler the call is made from (its cancellation is the call's). */
+  parentSignal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
+  onParentAbort: (() => void) | undefined = undefined;
   constructor(
     readonly name: string,
     readonly frames: Frames,
@@ -150,6 +153,7 @@ class PendingCall {
     if (this.link) this.link.inFlight--;
     this.link = undefined;
     if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+    if (this.onParentAbort) this.parentSignal!.removeEventListener('abort', this.onParentAbort);
   }
 }
 
@@ -363,7 +367,7 @@ export class RpcClient extends Service {
     probe?: ServerLink,
   ): Promise<unknown> {
     if (this.closed) return Promise.reject(new ServiceClosedError());
-    let signal = options?.signal;
+    const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(aborted(name, signal));
     const id = this.#nextId();
     let frames: Frames;
@@ -381,7 +385,6 @@ export class RpcClient extends Service {
           timeout = parent.remaining;
           sendDeadline = true;
         }
-        signal = signal ? AbortSignal.any([signal, parent.signal]) : parent.signal;
       }
       if (options?.idempotent) {
         attemptTimeout = checkTimeout('attemptTimeout', options.attemptTimeout) ?? this.#attemptTimeout;
@@ -418,6 +421,12 @@ export class RpcClient extends Service {
         call.signal = signal;
         call.onAbort = () => this.#giveUp(id, aborted(name, signal));
         signal.addEventListener('abort', call.onAbort, { once: true });
+      }
+      if (parent) {
+        const parentSignal = parent.signal;
+        call.parentSignal = parentSignal;
+        call.onParentAbort = () => this.#giveUp(id, aborted(name, parentSignal));
+        parentSignal.addEventListener('abort', call.onParentAbort, { once: true });
       }
       if (probe) this.#sendTo(id, call, probe);
       else this.#dispatch(id, call);
