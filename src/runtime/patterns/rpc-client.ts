@@ -20,13 +20,13 @@ import {
 import { encodeRequestHeader, REPLY_HEADER_SIZE, replyRequestId, senderPrefix } from '../wire/header.js';
 import type { DecodeLimits, Packer, TranslationTable } from '../wire/packer.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
-import { encodeCall, FrameCache, NO_KWARGS, type Frames } from '../wire/frame-cache.js';
+import { encodeCall, FrameCache, type Frames } from '../wire/frame-cache.js';
 import { createSocket, endpointList, Service, type ServiceOptions } from '../socket/service.js';
 import { createPacker } from '../wire/translators.js';
 import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
 import { byteLength, SendQueue } from '../socket/send-queue.js';
 import { ServerLink, type LinkEvents } from './server-link.js';
-import { CANCEL_FRAME, checkMetadata, ContextKind, encodeCallContext, isContextFrame, type CurveProof, type Metadata } from '../wire/context-frame.js';
+import { checkMetadata, ContextKind, encodeCallContext, isContextFrame, type CurveProof, type Metadata } from '../wire/context-frame.js';
 import { currentContext, enableContextPropagation, type CallContext } from '../handlers/context.js';
 import { chain, type Call, type Interceptor, type Next } from '../handlers/interceptor.js';
 import { curveProof } from '../socket/curve-proof.js';
@@ -295,7 +295,7 @@ export class RpcClient extends Service {
     connected: (link) => {
       // A new connection is a new server process, or the same one back: it takes calls.
       link.state = 'up';
-      link.speaksContext = undefined;
+      link.reconnected();
       link.timeoutsInRow = 0;
       this.#flushWaiting();
     },
@@ -395,9 +395,9 @@ export class RpcClient extends Service {
       // A call with nothing to carry is sent exactly as aiozmq sends it (WIRE.md).
       if (metadata !== undefined && hasKeys(metadata)) {
         checkMetadata(metadata);
-        frames.unshift(encodeCallContext(timeout, metadata, this.#curveProof));
+        frames.unshift(encodeCallContext(sendDeadline ? timeout : undefined, metadata, this.#curveProof));
       } else if (sendDeadline || this.#curveProof) {
-        frames.unshift(encodeCallContext(timeout, undefined, this.#curveProof));
+        frames.unshift(encodeCallContext(sendDeadline ? timeout : undefined, undefined, this.#curveProof));
       }
       encodeCall(frames, this.#packer, this.#names, name, args, named);
     } catch (error) {
@@ -651,14 +651,9 @@ export class RpcClient extends Service {
     this.#fail(id, error);
   }
 
-  /**
-   * Tells a server to abort a call it may be running (WIRE.md, "Cancel"): a whole
-   * request aiozmq would answer NotFoundError, so it is sent only where a server has not
-   * shown it ignores context frames, and its echo is dropped (#onReply).
-   */
+  /** Tells the server holding the call to abort it (server-link.ts). */
   #cancelOn(link: ServerLink, call: PendingCall): void {
-    if (link.speaksContext === false || link.retired || !call.header) return;
-    link.queue.post([CANCEL_FRAME, call.header, CANCEL_NAME, EMPTY_ARGS, NO_KWARGS], ignoreOutcome);
+    if (call.header) link.cancel(call.header);
   }
 
   #nextId(): number {
@@ -679,13 +674,16 @@ export class RpcClient extends Service {
   }
 
   #onReply(frames: Buffer[], link: ServerLink): void {
-    if (frames.length === 2) link.speaksContext = true;
-    else if (frames.length === 3 && isContextFrame(frames[0]!)) {
+    let echoed = false;
+    if (frames.length === 3 && isContextFrame(frames[0]!)) {
+      const kind = frames[0]![6];
+      if (kind === ContextKind.CancelAck) return link.learned(true);
       // The server echoed the context frame as envelope: it is not zrpc (aiozmq) and
-      // ignores deadlines and metadata. An echoed cancel is its NotFoundError to the cancel.
-      link.speaksContext = false;
-      if (frames[0]![6] === ContextKind.Cancel) return;
+      // ignores deadlines, metadata and cancels. An echoed cancel is its NotFoundError to it.
+      link.learned(false);
+      if (kind === ContextKind.Cancel) return;
       frames = frames.slice(1);
+      echoed = true;
     }
     const header = frames[0];
     // Checked and read in place: no header object on the hot path.
@@ -701,6 +699,8 @@ export class RpcClient extends Service {
       return;
     }
     link.timeoutsInRow = 0;
+    // A call that carried a context frame (five frames) answered without its echo: zrpc.
+    if (!echoed && call.frames.length === 5) link.learned(true);
     let body: unknown;
     try {
       body = this.#packer.decode(frames[1]!);
@@ -772,10 +772,6 @@ function createClientSocket(options: RpcClientOptions): Dealer {
   return createSocket(Dealer, options, { immediate: true, sendTimeout: IDLE_SEND_RETRY_MS, linger: 0 });
 }
 
-/** The rest of a cancel message: a method no server runs (zrpc's reserved prefix), no arguments. */
-const CANCEL_NAME = Buffer.from('zrpc:cancel');
-const EMPTY_ARGS = Buffer.from([0x90]);
-const ignoreOutcome = (): void => {};
 
 function hasKeys(record: object): boolean {
   for (const _ in record) return true;

@@ -7,7 +7,7 @@ import { toWireError } from '../wire/error-table.js';
 import { clip, describeError } from '../errors/describe.js';
 import { CallAbortedError, ProtocolError, RpcTimeoutError, ServerDrainingError, type ServiceClosedError } from '../errors/errors.js';
 import { CallContext } from '../handlers/context.js';
-import { ContextKind, decodeContextFrame, isContextFrame, METADATA_LIMITS, type CallContextFields } from '../wire/context-frame.js';
+import { CANCEL_ACK_FRAME, ContextKind, decodeContextFrame, isContextFrame, METADATA_LIMITS, type CallContextFields } from '../wire/context-frame.js';
 import { CurveVerifier } from '../socket/curve-proof.js';
 import { isCurveServer } from '../socket/curve.js';
 import type { Handler } from '../handlers/handler.js';
@@ -197,11 +197,16 @@ export class RpcServer extends Service {
     });
   }
 
-  /** A zrpc client gave up on a call: its handler's signal aborts, and it gets no reply. */
+  /**
+   * A zrpc client gave up on a call: its handler's signal aborts and the call gets no
+   * reply; the cancel gets an acknowledgement, which tells the client that cancels are
+   * read here (WIRE.md, "Cancel").
+   */
   #cancel(envelope: Buffer[], header: Buffer): void {
     const key = cancelKey(envelope, header);
     const context = this.#cancellable.get(key);
-    // Already answered, or never here (a cancel may cross its reply): nothing to do.
+    this.#send([...envelope, CANCEL_ACK_FRAME], encodeReplyHeader(this.#prefix, header, false), NIL);
+    // Already answered, or never here (a cancel may cross its reply): nothing to abort.
     if (!context) return;
     this.#cancellable.delete(key);
     const error = new CallAbortedError(`${context.method}: cancelled by the caller`);
@@ -259,6 +264,8 @@ export class RpcServer extends Service {
     this.#dispatcher.abortAll(error);
   }
 }
+
+const NIL = Buffer.from([0xc0]);
 
 /** The caller's deadline passed: it no longer waits, and a reply would only be logged there as late. */
 function pastDeadline(context: CallContext): boolean {

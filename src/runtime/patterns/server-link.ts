@@ -7,6 +7,8 @@ import type { Dealer } from 'zeromq';
 import type { EventLog, Log } from '../socket/logger.js';
 import { watchEvents } from '../socket/events.js';
 import { SendQueue } from '../socket/send-queue.js';
+import { CANCEL_FRAME } from '../wire/context-frame.js';
+import { NO_KWARGS } from '../wire/frame-cache.js';
 
 /**
  * - `up`: takes calls while connected;
@@ -23,6 +25,13 @@ export interface LinkEvents {
   disconnected(link: ServerLink): void;
 }
 
+/** The rest of a cancel message: a method no server runs (zrpc's reserved prefix), no arguments. */
+const CANCEL_NAME = Buffer.from('zrpc:cancel');
+const EMPTY_ARGS = Buffer.from([0x90]);
+/** Cancels kept while a server's kind is unknown; past it, a call runs on (as on aiozmq). */
+const MAX_HELD_CANCELS = 1024;
+const ignore = (): void => {};
+
 export class ServerLink {
   /** Calls assigned here and not yet settled (queued, sent, or awaiting the reply). */
   inFlight = 0;
@@ -34,11 +43,15 @@ export class ServerLink {
   /** `transport.disconnect()` took it out: it takes no new calls and closes once empty. */
   retired = false;
   /**
-   * Whether the server reads context frames: true once it answers without echoing one
-   * (zrpc), false once it echoes one (aiozmq), undefined until an answer comes. Cancels
-   * go only where it is not false.
+   * Whether the server reads context frames: true once it answers a call that carried
+   * one without echoing it, or acknowledges a cancel (zrpc); false once it echoes one
+   * (aiozmq); undefined until then.
    */
   speaksContext: boolean | undefined = undefined;
+  /** A cancel went out while `speaksContext` was unknown; its answer will tell. */
+  #probing = false;
+  /** Cancels held meanwhile (their request headers), sent once the server proves it reads them. */
+  #held: Buffer[] = [];
   readonly queue: SendQueue;
   #reader: Promise<void> = Promise.resolve();
 
@@ -59,6 +72,39 @@ export class ServerLink {
   /** Takes new calls now. */
   get ready(): boolean {
     return this.connected && this.state === 'up' && !this.retired;
+  }
+
+  /**
+   * Tells the server to abort the call `header` names (WIRE.md, "Cancel"). Where the
+   * server may be aiozmq, only one goes out until an answer says which it is: aiozmq
+   * answers each with NotFoundError and a logged traceback.
+   */
+  cancel(header: Buffer): void {
+    if (this.speaksContext === false || this.retired) return;
+    if (this.speaksContext === undefined) {
+      if (this.#probing) {
+        if (this.#held.length < MAX_HELD_CANCELS) this.#held.push(header);
+        return;
+      }
+      this.#probing = true;
+    }
+    this.queue.post([CANCEL_FRAME, header, CANCEL_NAME, EMPTY_ARGS, NO_KWARGS], ignore);
+  }
+
+  /** An answer showed whether the server reads context frames. */
+  learned(speaks: boolean): void {
+    if (this.speaksContext === speaks) return;
+    this.speaksContext = speaks;
+    const held = this.#held;
+    this.#held = [];
+    if (speaks) for (const header of held) this.cancel(header);
+  }
+
+  /** A new connection: maybe another server. */
+  reconnected(): void {
+    this.speaksContext = undefined;
+    this.#probing = false;
+    this.#held = [];
   }
 
   /** Starts the reader and, for a dialed endpoint, the connection watcher. */

@@ -5,7 +5,7 @@
  *
  *   bytes 0-4  magic "\0zrpc"  (no ZeroMQ routing id starts with a zero byte and is longer than 5)
  *   byte  5    version, 1
- *   byte  6    kind: 1 call, 2 cancel
+ *   byte  6    kind: 1 call, 2 cancel, 3 cancel acknowledged (a reply)
  *   call:  bytes 7-10  u32 LE, milliseconds the caller still waits (0xffffffff: no deadline)
  *          bytes 11-   optional msgpack map: "m" metadata (str -> str | bin), "k" CURVE proof
  *   cancel: nothing more; the request header that follows names the call
@@ -17,6 +17,8 @@ export const CONTEXT_VERSION = 1;
 export const enum ContextKind {
   Call = 1,
   Cancel = 2,
+  /** Leads a zrpc server's answer to a cancel: it tells the client cancels are read there. */
+  CancelAck = 3,
 }
 
 const MAGIC = [0x00, 0x7a, 0x72, 0x70, 0x63] as const;
@@ -64,8 +66,9 @@ const decoder = new Decoder({
   maxExtLength: 0,
 });
 
-/** The cancel frame is always the same 7 bytes. */
+/** The cancel frame, and the frame of its acknowledgement, are always the same 7 bytes. */
 export const CANCEL_FRAME: Buffer = Buffer.from([...MAGIC, CONTEXT_VERSION, ContextKind.Cancel]);
+export const CANCEL_ACK_FRAME: Buffer = Buffer.from([...MAGIC, CONTEXT_VERSION, ContextKind.CancelAck]);
 
 /** Whether `frame` is a context frame of any version (the magic and room for version and kind). */
 export function isContextFrame(frame: Uint8Array): boolean {
