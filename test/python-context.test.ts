@@ -295,6 +295,33 @@ describe('zrpc client with context on, aiozmq server', () => {
     ]);
     assert.deepEqual(server.log, []);
   });
+
+  // KNOWN BUG, marked todo until src/ is fixed: until a connection's first answer comes
+  // back the client does not know whether the server reads context frames
+  // (ServerLink.speaksContext is undefined), and #cancelOn sends a cancel for every call
+  // given up meanwhile. Here each connection gets three cancels (and aiozmq logs three
+  // NotFoundError tracebacks), not the one WIRE.md promises.
+  it('BUG: sends at most one zrpc:cancel per connection when several calls are abandoned together before any reply', {
+    todo: 'one cancel per abandoned call goes out while ServerLink.speaksContext is still undefined',
+  }, async () => {
+    await using server = await AiozmqServer.start();
+    await using client = await connectRpc({ connect: server.endpoint, timeout: 5000, logger: recordingLogger() });
+    // Both ways of giving up, each on a fresh connection to the same server: three
+    // calls aborted at once, three calls timing out together.
+    const controller = new AbortController();
+    const aborted = await sleeping(server, [1, 2, 3].map(() => () => client.withSignal(controller.signal).call.sleep(0.5)));
+    controller.abort();
+    for (const call of aborted) await assert.rejects(call, CallAbortedError);
+    await using timed = await connectRpc({ connect: server.endpoint, timeout: 5000, logger: recordingLogger() });
+    const timing = await sleeping(server, [1, 2, 3].map(() => () => timed.withTimeout(1000).call.sleep(1.5)));
+    for (const call of timing) await assert.rejects(call, RpcTimeoutError);
+    await server.answered('sleep', 6, 6000);
+    const perPeer = new Map<string, number>();
+    for (const cancel of server.cancels) perPeer.set(cancel.peer, (perPeer.get(cancel.peer) ?? 0) + 1);
+    server.assertNoCancelRan();
+    assert.ok([...perPeer.values()].every((n) => n <= 1), `cancels per connection: ${JSON.stringify([...perPeer.values()])}\n${server.peer.lines.join('\n')}`);
+    assert.ok(server.log.length <= 2, `aiozmq logged ${server.log.length} lines:\n${server.log.join('\n')}`);
+  });
 });
 
 describe('aiozmq client, zrpc server with interceptors, logExceptions and a timeout', () => {
