@@ -13,7 +13,7 @@ import { repoRoot } from './support/helpers.js';
 const src = join(repoRoot, 'src');
 
 /** The runtime's layers, lowest first: a file may import its own layer or one below. */
-const layers = ['errors', 'wire', 'socket', 'handlers', 'patterns', ''] as const;
+const layers = ['errors', 'wire', 'socket', 'handlers', 'interceptors', 'patterns', ''] as const;
 
 /** Every .ts file under `dir`, as paths relative to src/. */
 function sources(dir: string): string[] {
