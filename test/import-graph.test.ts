@@ -105,6 +105,12 @@ describe('import graph of src/', () => {
     assert.deepEqual(offenders, []);
   });
 
+  it('loads @opentelemetry/api (an optional peer) only from zrpc/otel, which nothing else imports', () => {
+    const otel = 'runtime/interceptors/otel.ts';
+    assert.deepEqual([...graph.packages].filter(([, packages]) => packages.some((p) => p.startsWith('@opentelemetry/'))).map(([file]) => file), [otel]);
+    assert.deepEqual([...graph.edges].filter(([, targets]) => targets.includes(otel)).map(([file]) => file), []);
+  });
+
   it('keeps the runtime out of the generator and the generator out of the runtime', () => {
     const crossing = [...graph.edges].flatMap(([file, targets]) =>
       targets.filter((t) => t.split('/')[0] !== file.split('/')[0]).map((t) => `${file} -> ${t}`),

@@ -1,11 +1,17 @@
 /**
  * The interceptors zrpc ships, on real sockets: per-method metrics (`callMetrics` from
- * `zrpc`), bounded whatever names callers send.
+ * `zrpc`), bounded whatever names callers send, and OpenTelemetry tracing
+ * (`tracing` from `zrpc/otel`) carrying the trace from a caller through A -> B -> C.
  */
-import { describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
   callMetrics,
+  CallContext,
   connectPipeline,
   connectRpc,
   method,
@@ -14,7 +20,9 @@ import {
   serveRpc,
   type Call,
   type CallRecord,
+  type Interceptor,
 } from 'zrpc';
+import { tracing } from 'zrpc/otel';
 import { endpoint, waitFor } from './support/helpers.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -142,5 +150,203 @@ describe('callMetrics', () => {
   it('refuses bad options', () => {
     assert.throws(() => callMetrics({ maxMethods: -1 }), /maxMethods must be a whole number/);
     assert.throws(() => callMetrics({ onCall: 'log' as never }), /onCall must be a function/);
+  });
+});
+
+describe('tracing (zrpc/otel)', () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const tracer = provider.getTracer('test');
+
+  before(() => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(provider);
+  });
+  after(async () => {
+    await provider.shutdown();
+    trace.disable();
+    propagation.disable();
+    context.disable();
+  });
+  beforeEach(() => exporter.reset());
+
+  /** Servers A -> B -> C, each handler calling the next, tracing on every client and server. */
+  async function chainOfThree() {
+    const services: Array<{ close(): Promise<void> }> = [];
+    const use = <T extends { close(): Promise<void> }>(service: T): T => (services.push(service), service);
+    const seenByC: Array<string | Uint8Array | undefined> = [];
+    const activeInB: Array<string | undefined> = [];
+    const leaf = method((n: number, ctx: CallContext) => {
+      seenByC.push(ctx.metadata.traceparent);
+      if (n < 0) throw new RangeError('negative');
+      return n * 2;
+    }, { context: true });
+    const c = use(await serveRpc({ leaf }, { bind: endpoint(), interceptors: [tracing()] }));
+    const toC = use(await connectRpc({ connect: c.transport.bindings[0], timeout: 5000, interceptors: [tracing()] }));
+    const mid = method(async (n: number) => {
+      activeInB.push(trace.getActiveSpan()?.spanContext().spanId);
+      return ((await toC.call.leaf(n)) as number) + 1;
+    });
+    const b = use(await serveRpc({ mid }, { bind: endpoint(), interceptors: [tracing()] }));
+    const toB = use(await connectRpc({ connect: b.transport.bindings[0], timeout: 5000, interceptors: [tracing()] }));
+    const a = use(await serveRpc({ top: method(async (n: number) => ((await toB.call.mid(n)) as number) + 1) }, { bind: endpoint(), interceptors: [tracing()] }));
+    const toA = use(await connectRpc({ connect: a.transport.bindings[0], timeout: 5000, interceptors: [tracing()] }));
+    return {
+      toA,
+      toB,
+      seenByC,
+      activeInB,
+      async [Symbol.asyncDispose]() {
+        for (const service of services.reverse()) await service.close();
+      },
+    };
+  }
+
+  /** The finished spans once there are `n`, each by the name of its kind and method: `client top`. */
+  async function spans(n: number): Promise<Map<string, ReadableSpan>> {
+    await waitFor(() => exporter.getFinishedSpans().length >= n, 3000, `${n} spans`);
+    const finished = exporter.getFinishedSpans();
+    assert.equal(finished.length, n, finished.map((s) => s.name).join(', '));
+    return new Map(finished.map((s) => [`${SpanKind[s.kind].toLowerCase()} ${s.name}`, s]));
+  }
+
+  const id = (span: ReadableSpan) => span.spanContext().spanId;
+  const parentId = (span: ReadableSpan) => span.parentSpanContext?.spanId;
+
+  it("carries the caller's trace through A -> B -> C: client span -> server span -> nested client span -> ...", async () => {
+    await using servers = await chainOfThree();
+    const { toA, seenByC, activeInB } = servers;
+    const result = await tracer.startActiveSpan('caller', async (span) => {
+      try {
+        return await toA.call.top(20);
+      } finally {
+        span.end();
+      }
+    });
+    assert.equal(result, 42);
+
+    const byName = await spans(7);
+    const order = ['internal caller', 'client top', 'server top', 'client mid', 'server mid', 'client leaf', 'server leaf'];
+    assert.deepEqual([...byName.keys()].sort(), [...order].sort());
+    const chain = order.map((name) => byName.get(name)!);
+    const traceId = chain[0]!.spanContext().traceId;
+    assert.ok(chain.every((s) => s.spanContext().traceId === traceId), 'one trace, started by the caller');
+    for (let i = 1; i < chain.length; i++) assert.equal(parentId(chain[i]!), id(chain[i - 1]!), `${order[i]} is a child of ${order[i - 1]}`);
+    // What C received names the span of B's call to it.
+    assert.deepEqual(seenByC, [`00-${traceId}-${id(byName.get('client leaf')!)}-01`]);
+    // B's handler runs with its server span active: spans it starts itself are its children too.
+    assert.deepEqual(activeInB, [id(byName.get('server mid')!)]);
+
+    const client = byName.get('client leaf')!;
+    const server = byName.get('server leaf')!;
+    assert.deepEqual([client.attributes['rpc.system'], client.attributes['rpc.method'], client.status.code], ['zrpc', 'leaf', SpanStatusCode.UNSET]);
+    assert.equal(server.instrumentationScope.name, 'zrpc');
+    assert.ok(server.startTime[0] * 1e9 + server.startTime[1] >= client.startTime[0] * 1e9 + client.startTime[1], 'the server span starts inside the client span');
+  });
+
+  it('records errors on every span they pass through, with the class of error each side saw', async () => {
+    await using servers = await chainOfThree();
+    const { toA } = servers;
+    await assert.rejects(toA.call.top(-1), (e: unknown) => e instanceof Error && e.name === 'ValueError');
+    const byName = await spans(6);
+    const leaf = byName.get('server leaf')!;
+    assert.equal(leaf.status.code, SpanStatusCode.ERROR);
+    assert.equal(leaf.status.message, 'negative');
+    assert.equal(leaf.attributes['error.type'], 'RangeError');
+    assert.deepEqual(leaf.events.map((e) => [e.name, e.attributes?.['exception.type'], e.attributes?.['exception.message']]), [['exception', 'RangeError', 'negative']]);
+    for (const name of ['client leaf', 'server mid', 'client mid', 'server top', 'client top']) {
+      const span = byName.get(name)!;
+      assert.equal(span.status.code, SpanStatusCode.ERROR, name);
+      assert.equal(span.attributes['error.type'], 'ValueError', name);
+    }
+    // The chain has no caller span: the client's span is the root of the trace.
+    assert.equal(byName.get('client top')!.parentSpanContext, undefined);
+  });
+
+  it('without a context manager, nested calls still find their parent through the zrpc handler context', async () => {
+    context.disable();
+    try {
+      await using servers = await chainOfThree();
+      const { toB, seenByC } = servers;
+      assert.equal(await toB.call.mid(1), 3);
+      const byName = await spans(4);
+      assert.equal(parentId(byName.get('client leaf')!), id(byName.get('server mid')!));
+      assert.equal(parentId(byName.get('server leaf')!), id(byName.get('client leaf')!));
+      assert.match(String(seenByC[0]), new RegExp(`^00-${byName.get('client mid')!.spanContext().traceId}-`));
+    } finally {
+      context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    }
+  });
+
+  it('follows the stable RPC conventions when asked, names unknown methods _OTHER, and takes server attributes from the endpoint', async () => {
+    const options = { conventions: 'stable', tracerProvider: provider } as const;
+    await using server = await serveRpc({ billing: { refund: method((id: string) => `refunded ${id}`) } }, { bind: endpoint(), interceptors: [tracing(options)] });
+    const address = server.transport.bindings[0]!;
+    await using client = await connectRpc({ connect: address, timeout: 5000, interceptors: [tracing({ ...options, endpoint: address, attributes: { 'peer.service': 'billing' } })] });
+    assert.equal(await client.call.billing.refund('r-1'), 'refunded r-1');
+    await assert.rejects(client.invoke('billing.nothing'), (e: unknown) => (e as Error).name === 'NotFoundError');
+
+    const byName = await spans(4);
+    const refund = byName.get('client billing.refund')!;
+    assert.deepEqual(refund.attributes, {
+      'rpc.system.name': 'zrpc',
+      'rpc.method': 'billing.refund',
+      'server.address': '127.0.0.1',
+      'server.port': Number(new URL(address.replace('tcp:', 'http:')).port),
+      'network.transport': 'tcp',
+      'peer.service': 'billing',
+    });
+    assert.deepEqual(byName.get('server billing.refund')!.attributes, { 'rpc.system.name': 'zrpc', 'rpc.method': 'billing.refund' });
+    const unknown = byName.get('server _OTHER')!;
+    assert.deepEqual([unknown.attributes['rpc.method'], unknown.attributes['rpc.method_original'], unknown.status.code], ['_OTHER', 'billing.nothing', SpanStatusCode.ERROR]);
+    assert.equal(byName.get('client billing.nothing')!.attributes['error.type'], 'NotFoundError', 'the client keeps the name it called');
+
+    // The experimental conventions, the default: service and method apart.
+    exporter.reset();
+    await using old = await connectRpc({ connect: address, timeout: 5000, interceptors: [tracing({ tracerProvider: provider })] });
+    await old.call.billing.refund('r-2');
+    const legacy = (await spans(2)).get('client billing/refund')!;
+    assert.deepEqual(legacy.attributes, { 'rpc.system': 'zrpc', 'rpc.service': 'billing', 'rpc.method': 'refund' });
+  });
+
+  it('one-way calls: a PRODUCER span sends nothing; the CONSUMER span starts its own trace, parent of the calls its handler makes', async () => {
+    await using back = await serveRpc(service, { bind: endpoint(), interceptors: [tracing()] });
+    await using client = await connectRpc({ connect: back.transport.bindings[0], timeout: 5000, interceptors: [tracing()] });
+    const seen: Call[] = [];
+    const record: Interceptor = (next) => (call) => (seen.push(call), next(call));
+    await using worker = await servePipeline(
+      { job: method(async (n: number) => void (await client.call.add(n, 1))) },
+      { bind: endpoint(), interceptors: [record, tracing()] },
+    );
+    await using sender = await connectPipeline({ connect: worker.transport.bindings[0], interceptors: [tracing()] });
+    await tracer.startActiveSpan('caller', async (span) => {
+      await sender.notify.job(1);
+      span.end();
+    });
+    const byName = await spans(5);
+    const producer = byName.get('producer job')!;
+    const consumer = byName.get('consumer job')!;
+    assert.equal(parentId(producer), id(byName.get('internal caller')!));
+    assert.deepEqual(seen[0]!.metadata, {}, 'nothing travels with a one-way call');
+    assert.equal(consumer.parentSpanContext, undefined);
+    assert.notEqual(consumer.spanContext().traceId, producer.spanContext().traceId);
+    assert.equal(parentId(byName.get('client add')!), id(consumer));
+    assert.equal(parentId(byName.get('server add')!), id(byName.get('client add')!));
+  });
+
+  it('skips calls its filter refuses, and refuses bad options', async () => {
+    await using server = await serveRpc(service, { bind: endpoint(), interceptors: [tracing()] });
+    const seen: Call[] = [];
+    await using client = await connectRpc({
+      connect: server.transport.bindings[0],
+      timeout: 5000,
+      interceptors: [tracing({ filter: (call) => call.method !== 'add' }), (next) => (call) => (seen.push(call), next(call))],
+    });
+    assert.equal(await client.call.add(1, 2), 3);
+    assert.deepEqual(seen[0]!.metadata, {}, 'no trace context sent for a filtered call');
+    assert.deepEqual([...(await spans(1)).keys()], ['server add']);
+    assert.throws(() => tracing({ conventions: 'new' as never }), /conventions must be/);
+    assert.throws(() => tracing({ endpoint: 'http://x' }), /endpoint must be/);
   });
 });
