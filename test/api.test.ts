@@ -25,9 +25,10 @@ function importedNames(generated: string): string[] {
 }
 
 describe('API by audience', () => {
-  it('package.json exports zrpc/generated next to zrpc, from the built runtime', () => {
-    assert.deepEqual(Object.keys(manifest.exports), ['.', './generated', './package.json']);
+  it('package.json exports zrpc/generated and zrpc/otel next to zrpc, from the built runtime', () => {
+    assert.deepEqual(Object.keys(manifest.exports), ['.', './generated', './otel', './package.json']);
     assert.deepEqual(manifest.exports['./generated'], { types: './dist/src/runtime/generated.d.ts', default: './dist/src/runtime/generated.js' });
+    assert.deepEqual(manifest.exports['./otel'], { types: './dist/src/runtime/interceptors/otel.d.ts', default: './dist/src/runtime/interceptors/otel.js' });
   });
 
   it('generated code imports only from zrpc/generated, which exports all it imports', () => {

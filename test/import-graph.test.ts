@@ -13,7 +13,7 @@ import { repoRoot } from './support/helpers.js';
 const src = join(repoRoot, 'src');
 
 /** The runtime's layers, lowest first: a file may import its own layer or one below. */
-const layers = ['errors', 'wire', 'socket', 'handlers', 'patterns', ''] as const;
+const layers = ['errors', 'wire', 'socket', 'handlers', 'interceptors', 'patterns', ''] as const;
 
 /** Every .ts file under `dir`, as paths relative to src/. */
 function sources(dir: string): string[] {
@@ -103,6 +103,12 @@ describe('import graph of src/', () => {
       .filter(([, packages]) => packages.some((p) => p === 'zeromq' || p.startsWith('zeromq/')))
       .map(([file]) => file);
     assert.deepEqual(offenders, []);
+  });
+
+  it('loads @opentelemetry/api (an optional peer) only from zrpc/otel, which nothing else imports', () => {
+    const otel = 'runtime/interceptors/otel.ts';
+    assert.deepEqual([...graph.packages].filter(([, packages]) => packages.some((p) => p.startsWith('@opentelemetry/'))).map(([file]) => file), [otel]);
+    assert.deepEqual([...graph.edges].filter(([, targets]) => targets.includes(otel)).map(([file]) => file), []);
   });
 
   it('keeps the runtime out of the generator and the generator out of the runtime', () => {

@@ -40,6 +40,7 @@ export interface Shop {
 `;
 
 const main = `import { connectShop, OutOfStock, serveShop } from './generated/shop.js';
+import { tracing } from 'zrpc/otel';
 
 await using server = await serveShop(
   {
@@ -50,7 +51,7 @@ await using server = await serveShop(
   },
   { bind: 'tcp://127.0.0.1:0' },
 );
-await using shop = await connectShop({ connect: server.transport.bindings[0]!, timeout: 5000 });
+await using shop = await connectShop({ connect: server.transport.bindings[0]!, timeout: 5000, interceptors: [tracing()] });
 console.log(await shop.order([{ sku: 'APL-1', qty: 2 }]));
 console.log(await shop.order([{ sku: 'APL-1', qty: 0 }]).catch((e: Error) => \`\${e.name}: \${e.message}\`));
 console.log(await shop.order([{ sku: 'APL-1', qty: 9 }]).catch((e: unknown) => (e instanceof OutOfStock ? 'OutOfStock' : String(e))));
@@ -140,6 +141,7 @@ describe('packages, installed as a user installs them', { timeout: 240_000 }, ()
       assert.deepEqual(links.filter((l) => !runtime.files.includes(l)), [], 'README links to files the package does not ship');
       assert.deepEqual(runtime.files.filter((f) => /codegen|cli\/|templates/.test(f)), [], 'the runtime package holds no generator');
       assert.ok(runtime.files.includes('dist/src/runtime/generated.d.ts'), 'zrpc/generated, what generated code imports, ships');
+      assert.ok(runtime.files.includes('dist/src/runtime/interceptors/otel.d.ts'), 'zrpc/otel ships');
 
       const app = join(work, 'app');
       await mkdir(join(app, 'src/api'), { recursive: true });
@@ -150,8 +152,8 @@ describe('packages, installed as a user installs them', { timeout: 240_000 }, ()
       const npm = (args: string[]) =>
         run('npm', [...args, '--install-strategy=linked', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app, timeout: 120_000 });
 
-      // What the README says: the runtime and typebox for the app, the generator (and tsc) for development.
-      await npm(['install', runtime.tarball, `typebox@${manifest.peerDependencies.typebox}`]);
+      // What the README says: the runtime and typebox for the app (and OpenTelemetry's API, for zrpc/otel), the generator (and tsc) for development.
+      await npm(['install', runtime.tarball, `typebox@${manifest.peerDependencies.typebox}`, `@opentelemetry/api@${manifest.devDependencies['@opentelemetry/api']}`]);
       await npm(['install', '-D', codegen.tarball, `typescript@${manifest.devDependencies.typescript}`, `@types/node@${manifest.devDependencies['@types/node']}`]);
       const bin = (name: string) => join(app, 'node_modules/.bin', name);
       const generated = await run(bin('zrpc'), ['generate', 'src/api/*.ts', '--out', 'src/generated'], { cwd: app });
@@ -172,7 +174,7 @@ describe('packages, installed as a user installs them', { timeout: 240_000 }, ()
       await rm(join(app, 'node_modules'), { recursive: true, force: true });
       await npm(['install', '--omit=dev']);
       const installed = await installedPackages(app);
-      assert.ok(installed.has('zrpc') && installed.has('zeromq') && installed.has('typebox'), `runtime installed: ${[...installed].join(', ')}`);
+      assert.ok(installed.has('zrpc') && installed.has('zeromq') && installed.has('typebox') && installed.has('@opentelemetry/api'), `runtime installed: ${[...installed].join(', ')}`);
       assert.deepEqual(generatorOnly.filter((name) => installed.has(name)), [], 'generator dependencies in a production install');
       assert.equal((await run(process.execPath, ['dist/main.js'], { cwd: app })).stdout, expected);
       t.diagnostic(`production install: ${(await sizeOf(join(app, 'node_modules')) / 2 ** 20).toFixed(1)} MiB (${[...installed].sort().join(', ')})`);

@@ -40,6 +40,7 @@ export {
 export { CallContext, currentContext } from './handlers/context.js';
 export { logExceptions } from './handlers/log-exceptions.js';
 export type { Interceptor, Next, Call } from './handlers/interceptor.js';
+export { callMetrics, CallMetrics, OTHER_METHOD, type CallMetricsOptions, type CallRecord, type MethodKey, type MethodStats, type LatencyStats } from './interceptors/metrics.js';
 export { METADATA_LIMITS, type Metadata } from './wire/context-frame.js';
 export type { ServerOptions } from './handlers/dispatch.js';
 
