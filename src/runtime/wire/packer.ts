@@ -194,6 +194,14 @@ encoderProto.encodeObject = function (this: EncoderInternals, object: unknown, d
   }
 };
 
+/** The encoder's buffer fields (pinned version), swapped out by `Packer.encode` for large messages. */
+interface EncoderBuffer {
+  bytes: Uint8Array;
+  view: DataView;
+}
+/** Encoded messages at least this long take the encoder's buffer with them. */
+const DETACH_AT = 4096;
+
 function requireMethods(proto: object, names: readonly string[]): void {
   for (const name of names) {
     if (typeof (proto as Record<string, unknown>)[name] !== 'function') {
@@ -290,7 +298,19 @@ export class Packer {
 
   /** A fresh buffer: safe to hand to zeromq.js, which may send it without copying. */
   encode(value: unknown): Uint8Array {
-    return this.#encoder.encode(value);
+    const bytes = this.#encoder.encodeSharedRef(value);
+    // Small messages are copied out (zeromq.js copies those under 128 bytes anyway).
+    if (bytes.byteLength < DETACH_AT) return bytes.slice();
+    // A large one keeps the encoder's buffer, which zeromq.js may send without copying;
+    // the encoder gets a fresh one, not zero-filled: a copy and a fill of 64 KiB cost
+    // more than the rest of a call. (A re-entrant encode used a clone's buffer: nothing to swap.)
+    const encoder = this.#encoder as unknown as EncoderBuffer;
+    if (bytes.buffer === encoder.bytes.buffer) {
+      const fresh = Buffer.allocUnsafeSlow(encoder.bytes.byteLength);
+      encoder.bytes = new Uint8Array(fresh.buffer, 0, fresh.byteLength);
+      encoder.view = new DataView(fresh.buffer, 0, fresh.byteLength);
+    }
+    return bytes;
   }
 
   /** Decodes one value; throws `DecodeError` (from @msgpack/msgpack) on malformed input. */
