@@ -201,6 +201,7 @@ interface EncoderBuffer {
 }
 /** Encoded messages at least this long take the encoder's buffer with them. */
 const DETACH_AT = 4096;
+const SLACK = 1024;
 
 function requireMethods(proto: object, names: readonly string[]): void {
   for (const name of names) {
@@ -306,7 +307,10 @@ export class Packer {
     // more than the rest of a call. (A re-entrant encode used a clone's buffer: nothing to swap.)
     const encoder = this.#encoder as unknown as EncoderBuffer;
     if (bytes.buffer === encoder.bytes.buffer) {
-      const fresh = Buffer.allocUnsafeSlow(encoder.bytes.byteLength);
+      // Sized for another message like this one, not the doubled capacity the encoder
+      // grew to: each message holds its buffer until ZeroMQ sends it, and the bytes
+      // allocated drive the garbage collector.
+      const fresh = Buffer.allocUnsafeSlow(bytes.byteLength + SLACK);
       encoder.bytes = new Uint8Array(fresh.buffer, 0, fresh.byteLength);
       encoder.view = new DataView(fresh.buffer, 0, fresh.byteLength);
     }
