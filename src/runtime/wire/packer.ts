@@ -297,11 +297,19 @@ export class Packer {
     this.#decoder = decoder;
   }
 
-  /** A fresh buffer: safe to hand to zeromq.js, which may send it without copying. */
+  /**
+   * A buffer of its own: safe to hand to zeromq.js, which may send it without copying.
+   * Small ones share Node's buffer pool (`Buffer.allocUnsafe`).
+   */
   encode(value: unknown): Uint8Array {
     const bytes = this.#encoder.encodeSharedRef(value);
-    // Small messages are copied out (zeromq.js copies those under 128 bytes anyway).
-    if (bytes.byteLength < DETACH_AT) return bytes.slice();
+    // Small messages are copied out, into Node's pooled slab: a fresh ArrayBuffer each
+    // (what slice() makes) costs more than the copy.
+    if (bytes.byteLength < DETACH_AT) {
+      const copy = Buffer.allocUnsafe(bytes.byteLength);
+      copy.set(bytes);
+      return copy;
+    }
     // A large one keeps the encoder's buffer, which zeromq.js may send without copying;
     // the encoder gets a fresh one, not zero-filled: a copy and a fill of 64 KiB cost
     // more than the rest of a call. (A re-entrant encode used a clone's buffer: nothing to swap.)
