@@ -1,22 +1,29 @@
 /**
  * `npm run bench [-- --quick]`: zrpc against raw zeromq.js, Python aiozmq.rpc and grpc-js,
- * servers and clients in separate processes on loopback. Prints a table with each row's
- * ratio to raw zeromq.js from the same run, and how long `import 'zrpc'` takes next to
- * `import 'zeromq'`; writes bench/results/latest.{json,md}
- * and a calls-per-second chart, bench/results/calls-per-second.svg.
+ * servers and clients in separate processes on loopback. Each row is measured in rounds,
+ * the implementations one after another within a round, and reported as the median of its
+ * rounds with their min–max, and its ratio to raw zeromq.js's median from the same run.
+ * Also how long `import 'zrpc'` takes next to `import 'zeromq'`; writes
+ * bench/results/latest.{json,md} and a calls-per-second chart, bench/results/calls-per-second.svg.
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { LineProcess } from './line-process.js';
 import { generatorRows } from './generator.js';
 import { importTimeRows } from './import-time.js';
 import { manyServerRows } from './many-servers.js';
-import { renderChart, renderMarkdown, renderTable, type Row } from './report.js';
+import { median, renderChart, renderMarkdown, renderTable, renderTargets, type Row } from './report.js';
 
 const quick = process.argv.includes('--quick');
-const seconds = quick ? 0.5 : 2;
+// On a shared two-core machine one long measurement per implementation drifts with
+// whatever else runs; several short rounds, interleaved, let the median and the spread
+// tell a regression from noise. Five rounds outvote two bad ones; each measurement also
+// costs ~0.9 s of process start-up and warm-up, so 0.6 s windows keep a full run near 10 min.
+const rounds = quick ? 3 : 5;
+const seconds = quick ? 0.5 : 0.6;
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const worker = join(root, 'dist/bench/worker.js');
 const pythonPeer = join(root, 'bench/python_peer.py');
@@ -94,6 +101,8 @@ async function oneWay(impl: Impl, pattern: 'pipeline' | 'pubsub', receivers: num
   }
 }
 
+const bytes = (n: number) => (n >= 1024 ? `${n / 1024} KiB` : `${n} B`);
+
 async function rss(): Promise<Row[]> {
   const server = start('zrpc', { role: 'rpc-server', endpoint: endpointFor('tcp', 'zrpc') });
   const rows: Row[] = [];
@@ -125,43 +134,85 @@ async function rss(): Promise<Row[]> {
   return rows;
 }
 
-async function main(): Promise<void> {
-  const rows: Row[] = [];
-  const impls: Impl[] = ['zrpc', 'raw', 'python', 'grpc'];
-  const progress = (text: string) => process.stderr.write(`bench: ${text}\n`);
+/** One measurement of one implementation: a value per measure (named as in `measures`), and what else to note. */
+interface Sample {
+  values: Record<string, number>;
+  note?: string;
+}
 
+/** A row of the table for each implementation, measured round after round. */
+interface Scenario {
+  group: string;
+  impls: readonly Impl[];
+  once: (impl: Impl) => Promise<Sample>;
+}
+
+const measures: Record<string, Pick<Row, 'unit' | 'lowerIsBetter'>> = {
+  'calls/s': { unit: 'calls/s' },
+  'p50 latency': { unit: 'µs', lowerIsBetter: true },
+  'p99 latency': { unit: 'µs', lowerIsBetter: true },
+  'messages/s': { unit: 'msg/s' },
+  'messages/s each': { unit: 'msg/s' },
+};
+
+function scenarios(): Scenario[] {
+  const all: Impl[] = ['zrpc', 'raw', 'python', 'grpc'];
+  // Latency is reported for sequential calls only: with 100 in flight it is mostly queueing.
+  const calls = (transport: 'tcp' | 'ipc', options: Parameters<typeof rpc>[2]) => async (impl: Impl): Promise<Sample> => {
+    const r = await rpc(impl, transport, options);
+    return { values: options.inflight === 1 ? { 'calls/s': r.rate, 'p50 latency': r.p50, 'p99 latency': r.p99 } : { 'calls/s': r.rate } };
+  };
+  const list: Scenario[] = [];
   for (const transport of quick ? (['tcp'] as const) : (['tcp', 'ipc'] as const)) {
-    for (const impl of impls) {
-      if (impl === 'grpc' && transport === 'ipc') continue;
-      progress(`${impl} over ${transport}`);
-      const seq = await rpc(impl, transport, { inflight: 1 });
-      rows.push({ group: `sequential add, ${transport}`, name: 'calls/s', impl, value: seq.rate, unit: 'calls/s' });
-      rows.push({ group: `sequential add, ${transport}`, name: 'p50 latency', impl, value: seq.p50, unit: 'µs', lowerIsBetter: true });
-      rows.push({ group: `sequential add, ${transport}`, name: 'p99 latency', impl, value: seq.p99, unit: 'µs', lowerIsBetter: true });
-      const many = await rpc(impl, transport, { inflight: 100 });
-      rows.push({ group: `100 in flight, add, ${transport}`, name: 'calls/s', impl, value: many.rate, unit: 'calls/s' });
-    }
+    // grpc-js has no ipc transport.
+    const impls = transport === 'ipc' ? all.filter((i) => i !== 'grpc') : all;
+    list.push({ group: `sequential add, ${transport}`, impls, once: calls(transport, { inflight: 1 }) });
+    list.push({ group: `100 in flight, add, ${transport}`, impls, once: calls(transport, { inflight: 100 }) });
   }
-  for (const impl of impls) {
-    progress(`${impl}: 4 client processes, payloads`);
-    const four = await rpc(impl, 'tcp', { inflight: 100, clients: 4 });
-    rows.push({ group: '4 client processes × 100 in flight, tcp', name: 'calls/s', impl, value: four.rate, unit: 'calls/s' });
-    for (const [size, name] of quick ? ([[16, '16 B']] as const) : ([[16, '16 B'], [1024, '1 KiB'], [65536, '64 KiB']] as const)) {
-      const r = await rpc(impl, 'tcp', { inflight: 100, payload: size });
-      rows.push({ group: `echo ${name}, 100 in flight, tcp`, name: 'calls/s', impl, value: r.rate, unit: 'calls/s' });
-    }
+  list.push({ group: '4 client processes × 100 in flight, tcp', impls: all, once: calls('tcp', { inflight: 100, clients: 4 }) });
+  for (const payload of quick ? [16] : [16, 1024, 65536]) {
+    list.push({ group: `echo ${bytes(payload)}, 100 in flight, tcp`, impls: all, once: calls('tcp', { inflight: 100, payload }) });
   }
-  for (const impl of ['zrpc', 'raw', 'python'] as const) {
-    progress(`${impl}: pipeline and pub/sub`);
-    const pipe = await oneWay(impl, 'pipeline', 1);
-    rows.push({ group: 'pipeline notifications, tcp', name: 'messages/s', impl, value: pipe.rate, unit: 'msg/s' });
-    for (const receivers of quick ? [1] : [1, 4]) {
-      const pub = await oneWay(impl, 'pubsub', receivers);
-      rows.push({ group: `pub/sub to ${receivers} subscriber${receivers > 1 ? 's' : ''}, tcp`, name: 'messages/s each', impl, value: pub.rate, unit: 'msg/s', note: pub.delivered < 1 ? `${(pub.delivered * 100).toFixed(2)}% delivered` : undefined });
-    }
+  const zeromqOnly: Impl[] = ['zrpc', 'raw', 'python'];
+  list.push({ group: 'pipeline notifications, tcp', impls: zeromqOnly, once: async (impl) => ({ values: { 'messages/s': (await oneWay(impl, 'pipeline', 1)).rate } }) });
+  for (const receivers of quick ? [1] : [1, 4]) {
+    list.push({
+      group: `pub/sub to ${receivers} subscriber${receivers > 1 ? 's' : ''}, tcp`,
+      impls: zeromqOnly,
+      once: async (impl) => {
+        const r = await oneWay(impl, 'pubsub', receivers);
+        return { values: { 'messages/s each': r.rate }, note: r.delivered < 1 ? `${(r.delivered * 100).toFixed(2)}% delivered` : undefined };
+      },
+    });
   }
-  progress('server memory');
+  return list;
+}
+
+/** Round 1 measures every implementation once, in order; then round 2; and so on. */
+async function measureRounds(scenario: Scenario, progress: (text: string) => void): Promise<Row[]> {
+  const samples = new Map<Impl, Sample[]>(scenario.impls.map((impl) => [impl, []]));
+  for (let round = 1; round <= rounds; round++) {
+    progress(`${scenario.group}, round ${round} of ${rounds}`);
+    for (const impl of scenario.impls) samples.get(impl)!.push(await scenario.once(impl));
+  }
+  return [...samples].flatMap(([impl, list]) =>
+    Object.keys(list[0]!.values).map((name): Row => {
+      const values = list.map((s) => s.values[name]!);
+      const notes = list.flatMap((s, i) => (s.note ? [`round ${i + 1}: ${s.note}`] : []));
+      return { group: scenario.group, name, impl, value: median(values), samples: values, ...measures[name]!, note: notes.join('; ') || undefined };
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const begun = performance.now();
+  const rows: Row[] = [];
+  const progress = (text: string) => process.stderr.write(`bench: ${Math.round((performance.now() - begun) / 1000)} s, ${text}\n`);
+
+  for (const scenario of scenarios()) rows.push(...(await measureRounds(scenario, progress)));
+  progress('many servers');
   rows.push(...(await manyServerRows(seconds)));
+  progress('server memory');
   rows.push(...(await rss()));
   progress('import time');
   rows.push(...(await importTimeRows(root, quick ? 5 : 9)));
@@ -169,14 +220,13 @@ async function main(): Promise<void> {
   rows.push(...(await generatorRows(root)));
 
   addTargets(rows);
-  const date = new Date().toISOString();
-  const table = renderTable(rows, label);
-  console.log(table);
+  const run = { date: new Date().toISOString(), quick, rounds, seconds, elapsed: (performance.now() - begun) / 1000 };
+  console.log(`${renderTable(rows, label)}\n\n${renderTargets(rows).join('\n')}`);
   const results = join(root, 'bench/results');
   mkdirSync(results, { recursive: true });
   const name = quick ? 'quick' : 'latest';
-  writeFileSync(join(results, `${name}.json`), `${JSON.stringify({ date, quick, rows }, null, 2)}\n`);
-  writeFileSync(join(results, `${name}.md`), renderMarkdown(rows, label, date, quick));
+  writeFileSync(join(results, `${name}.json`), `${JSON.stringify({ ...run, rows }, null, 2)}\n`);
+  writeFileSync(join(results, `${name}.md`), renderMarkdown(rows, label, run));
   if (!quick) writeFileSync(join(results, 'calls-per-second.svg'), renderChart(rows, label));
   rmSync(ipcDir, { recursive: true, force: true });
 }
