@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { Row } from './report.js';
+import { median, type Row } from './report.js';
 
 const probe = (specifier: string) =>
   `const start = performance.now(); await import(${JSON.stringify(specifier)}); console.log(performance.now() - start);`;
@@ -15,8 +15,6 @@ async function importMs(root: string, specifier: string): Promise<number> {
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', probe(specifier)], { cwd: root });
   return Number(stdout.trim());
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function importTimeRows(root: string, runs = 9): Promise<Row[]> {
   const zeromq: number[] = [];
@@ -27,8 +25,8 @@ export async function importTimeRows(root: string, runs = 9): Promise<Row[]> {
   }
   const extra = median(zrpc) - median(zeromq);
   return [
-    { group: 'start-up (fresh process, median)', name: "import 'zeromq' alone", impl: 'raw', value: median(zeromq), unit: 'ms', lowerIsBetter: true },
-    { group: 'start-up (fresh process, median)', name: "import 'zrpc'", impl: 'zrpc', value: median(zrpc), unit: 'ms', lowerIsBetter: true },
+    { group: 'start-up (fresh process, median)', name: "import 'zeromq' alone", impl: 'raw', value: median(zeromq), samples: zeromq, unit: 'ms', lowerIsBetter: true },
+    { group: 'start-up (fresh process, median)', name: "import 'zrpc'", impl: 'zrpc', value: median(zrpc), samples: zrpc, unit: 'ms', lowerIsBetter: true },
     {
       group: 'start-up (fresh process, median)',
       name: "import 'zrpc' minus import 'zeromq'",

@@ -130,10 +130,12 @@ async def sink_client():
     while not go.done():
         await send(-2)
         await asyncio.sleep(0.005)
-    n = config.get("messages", 100000)
     start = time.perf_counter()
-    for _ in range(n):
+    stop_at = start + config.get("seconds", 2)
+    n = 0
+    while time.perf_counter() < stop_at:
         await send(1)
+        n += 1
     seconds = time.perf_counter() - start
     for _ in range(50):
         await send(-1)

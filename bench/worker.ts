@@ -18,13 +18,11 @@ export interface WorkerConfig {
   endpoint: string;
   /** rpc-client: calls kept outstanding. */
   inflight?: number;
-  /** rpc-client: measure for this long, or for `calls` calls. */
+  /** rpc-client: measure for this long, or for `calls` calls; sink-client: send for this long. */
   seconds?: number;
   calls?: number;
   /** rpc-client: bytes echoed per call; 0 calls add(a, b). */
   payload?: number;
-  /** sink-client: messages to send. */
-  messages?: number;
 }
 
 const config = JSON.parse(process.argv[2]!) as WorkerConfig;
@@ -259,9 +257,12 @@ async function sinkClient(): Promise<void> {
     await send(-2);
     await new Promise((r) => setTimeout(r, 5));
   }
+  // For a time rather than a count of messages, so that a slow implementation's round
+  // lasts as long as a fast one's.
   const start = performance.now();
-  const n = config.messages ?? 100_000;
-  for (let i = 0; i < n; i++) await send(1);
+  const stopAt = start + (config.seconds ?? 2) * 1000;
+  let n = 0;
+  for (; performance.now() < stopAt; n++) await send(1);
   const seconds = (performance.now() - start) / 1000;
   for (let i = 0; i < 50; i++) {
     await send(-1);
