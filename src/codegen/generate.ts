@@ -63,6 +63,9 @@ const defaultOptions: ts.CompilerOptions = {
   moduleResolution: ts.ModuleResolutionKind.NodeNext,
   strict: true,
   skipLibCheck: true,
+  // The language's own types, not the browser's: the DOM's declarations are most of what
+  // a default program parses, and a service interface has no use for them.
+  lib: ['lib.es2022.d.ts'],
 };
 
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
