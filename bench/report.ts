@@ -59,7 +59,7 @@ function roundRatios(rows: readonly Row[], row: Row): string {
   return `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)} ×`;
 }
 
-const implOrder = ['zrpc', 'raw', 'python', 'grpc'];
+const implOrder = ['zrpc', 'zrpc-intercepted', 'raw', 'python', 'grpc'];
 
 /** Rows of one scenario together, in the order scenarios were first measured. */
 function ordered(rows: readonly Row[]): Row[] {
@@ -134,7 +134,7 @@ export function renderMarkdown(rows: readonly Row[], labels: Labels, run: RunInf
 }
 
 const chartGroups = ['sequential add, tcp', '100 in flight, add, tcp', '4 client processes × 100 in flight, tcp'];
-const colors: Record<string, string> = { zrpc: '#2b6cb0', raw: '#718096', python: '#d69e2e', grpc: '#38a169' };
+const colors: Record<string, string> = { zrpc: '#2b6cb0', 'zrpc-intercepted': '#63b3ed', raw: '#718096', python: '#d69e2e', grpc: '#38a169' };
 
 /** Grouped horizontal bars of median calls/s, one group a scenario, one bar an implementation, a line across the rounds' min–max. */
 export function renderChart(rows: readonly Row[], labels: Labels): string {

@@ -7,9 +7,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import * as zmq from 'zeromq';
+import type { Interceptor } from 'zrpc';
 import { connectBench, connectBenchFeed, connectBenchSink, serveBench, serveBenchFeed, serveBenchSink } from './generated/bench.js';
 
-export type Impl = 'zrpc' | 'raw' | 'grpc';
+export type Impl = 'zrpc' | 'zrpc-intercepted' | 'raw' | 'grpc';
 
 export interface WorkerConfig {
   role: 'rpc-server' | 'rpc-client' | 'sink-server' | 'sink-client';
@@ -26,6 +27,14 @@ export interface WorkerConfig {
 }
 
 const config = JSON.parse(process.argv[2]!) as WorkerConfig;
+/**
+ * zrpc with one interceptor on each side: the cost of the chain itself. It counts calls,
+ * as a metrics interceptor would, so it cannot be optimised away.
+ */
+let intercepted = 0;
+const interceptors: Interceptor[] | undefined =
+  config.impl === 'zrpc-intercepted' ? [(next) => (call) => (intercepted++, next(call))] : undefined;
+if (config.impl === 'zrpc-intercepted') config.impl = 'zrpc';
 const lines = createInterface({ input: process.stdin });
 const stdinClosed = new Promise<void>((resolve) => lines.on('close', resolve));
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -42,7 +51,7 @@ type Call = () => Promise<unknown>;
 
 async function rpcServer(): Promise<void> {
   if (config.impl === 'zrpc') {
-    const server = await serveBench({ add: (a, b) => a + b, echo: (data) => data }, { bind: config.endpoint });
+    const server = await serveBench({ add: (a, b) => a + b, echo: (data) => data }, { bind: config.endpoint, interceptors });
     say(`READY ${server.transport.bindings[0]}`);
     await stdinClosed;
     await server.close();
@@ -82,7 +91,7 @@ async function rpcClient(): Promise<void> {
   let call: Call;
   let close: () => Promise<void> | void;
   if (config.impl === 'zrpc') {
-    const client = await connectBench({ connect: config.endpoint });
+    const client = await connectBench({ connect: config.endpoint, interceptors });
     call = config.payload ? () => client.echo(payload) : () => client.add(1, 2);
     close = () => client.close();
   } else if (config.impl === 'raw') {
