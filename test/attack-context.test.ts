@@ -1,0 +1,874 @@
+/**
+ * The call context (WIRE.md, "Call context") under attack, on real sockets: crafted
+ * context frames and cancels from raw peers (direct and through a ROUTER-DEALER proxy),
+ * deadline timers, interceptors that misbehave, hostile metadata from user code, a
+ * malicious server echoing context frames to a zrpc client, and forged CURVE proofs.
+ *
+ * Every test states what must hold; a test named "BUG: ..." shows a defect found in the
+ * change that added the context (it fails until the defect is fixed).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Dealer, Router } from 'zeromq';
+import {
+  CallAbortedError,
+  CallContext,
+  connectPipeline,
+  connectRpc,
+  generateKeyPair,
+  method,
+  Packer,
+  ProtocolError,
+  RpcTimeoutError,
+  runProxy,
+  servePipeline,
+  serveRpc,
+  type Interceptor,
+} from 'zrpc';
+import { encodeReplyHeader, encodeRequestHeader, REPLY_HEADER_SIZE } from '../src/runtime/wire/header.js';
+import { CANCEL_FRAME, encodeCallContext } from '../src/runtime/wire/context-frame.js';
+import { curveProof } from '../src/runtime/socket/curve-proof.js';
+import { heapMiB, rssMiB, watchRejections } from './support/attacks.js';
+import { endpoint, recordingLogger, waitFor } from './support/helpers.js';
+
+const packer = new Packer();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const withContext = { context: true } as const;
+const EMPTY_ARGS = Buffer.from([0x90]);
+const NO_KWARGS = Buffer.from([0x80]);
+const local = 'tcp://127.0.0.1:0';
+
+/** Timers keeping the event loop alive now (what would hold up the process's exit). */
+function liveTimers(): number {
+  return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+}
+
+/**
+ * Runs `body`, then asserts that fewer than 5 timers more than `baseline` keep the
+ * process alive. Whatever the outcome, the deadline timers of `contexts` are cleared
+ * (aborting clears them), so the file's process can exit while a leak stands.
+ */
+async function expectNoTimerLeft(baseline: number, contexts: CallContext[], what: string, body: () => unknown): Promise<void> {
+  try {
+    await body();
+    assert.ok(liveTimers() - baseline < 5, `${liveTimers() - baseline} ${what}`);
+  } finally {
+    for (const ctx of contexts) ctx.abort(new Error('test cleanup'));
+  }
+}
+
+/** A call's frames as a DEALER sends them, with an optional context frame in front. */
+function callFrames(context: Buffer | undefined, id: number, name: string, args: unknown[] = []): Buffer[] {
+  const frames = [encodeRequestHeader(1, id), Buffer.from(name), Buffer.from(packer.encode(args)), NO_KWARGS];
+  return context ? [context, ...frames] : frames;
+}
+
+/** A cancel naming request `id` (WIRE.md, "Cancel"). */
+function cancelFrames(id: number): Buffer[] {
+  return [CANCEL_FRAME, encodeRequestHeader(1, id), Buffer.from('zrpc:cancel'), EMPTY_ARGS, NO_KWARGS];
+}
+
+/** A context frame: the fixed part with `ms`, then `extensions` as raw msgpack bytes. */
+function contextWith(ms: number, extensions?: Uint8Array): Buffer {
+  const fixed = Buffer.from([0x00, 0x7a, 0x72, 0x70, 0x63, 1, 1, 0, 0, 0, 0]);
+  fixed.writeUInt32LE(ms >>> 0, 7);
+  return extensions ? Buffer.concat([fixed, extensions]) : fixed;
+}
+
+/** A raw DEALER that collects the replies it gets by request id. */
+class Peer {
+  readonly socket: Dealer;
+  readonly replies = new Map<number, { isError: boolean; body: unknown; frames: number }>();
+  readonly #reading: Promise<void>;
+
+  constructor(address: string, options: ConstructorParameters<typeof Dealer>[0] = {}) {
+    const socket = new Dealer({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0, ...options });
+    socket.connect(address);
+    this.socket = socket;
+    this.#reading = (async () => {
+      for await (const frames of socket) {
+        const header = frames.at(-2)!;
+        if (header.byteLength !== REPLY_HEADER_SIZE) continue;
+        let body: unknown;
+        try {
+          body = packer.decode(frames.at(-1)!);
+        } catch {
+          body = undefined;
+        }
+        this.replies.set(header.readUInt32LE(4), { isError: header[16] === 1, body, frames: frames.length });
+      }
+    })().catch(() => {});
+  }
+
+  send(frames: Array<Buffer | Uint8Array | string>): Promise<void> {
+    return this.socket.send(frames);
+  }
+
+  async reply(id: number, timeout = 5000): Promise<{ isError: boolean; body: unknown; frames: number }> {
+    await waitFor(() => this.replies.has(id), timeout, `the reply to request ${id}`);
+    return this.replies.get(id)!;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.socket.closed) this.socket.close();
+    await this.#reading;
+  }
+}
+
+/** The repr of an error reply body. */
+function repr(body: unknown): string {
+  return String((body as unknown[])[2]);
+}
+
+/** A service whose `hold` runs until its signal aborts, recording every context and abort. */
+function holding(label = 'server') {
+  const started: CallContext[] = [];
+  const aborts: Array<{ ctx: CallContext; reason: unknown }> = [];
+  const handler = {
+    hold: method((ctx: CallContext): Promise<string> => {
+      started.push(ctx);
+      return new Promise((_, reject) =>
+        ctx.signal.addEventListener('abort', () => {
+          aborts.push({ ctx, reason: ctx.signal.reason });
+          reject(ctx.signal.reason);
+        }),
+      );
+    }, withContext),
+    echo: method((x: unknown) => x),
+    who: method(() => label),
+    look: method((ctx: CallContext) => ({ deadline: ctx.deadline ?? null, metadata: { ...ctx.metadata }, aborted: ctx.aborted }), withContext),
+  };
+  return { handler, started, aborts };
+}
+
+describe('attack: cancels', () => {
+  let rss0 = 0;
+  before(() => {
+    rss0 = rssMiB();
+  });
+  after(() => {
+    assert.ok(rssMiB() - rss0 < 256, `RSS grew ${(rssMiB() - rss0).toFixed(0)} MiB over the cancel attacks`);
+  });
+
+  it('takes 50,000 cancels for unknown ids (and malformed ones) without a reply each, growth, or missing a good call', async () => {
+    const logger = recordingLogger();
+    const service = holding();
+    await using server = await serveRpc(service.handler, { bind: endpoint(), logger });
+    await using attacker = new Peer(server.transport.bindings[0]!);
+    await using owner = new Peer(server.transport.bindings[0]!);
+    await owner.send(callFrames(undefined, 1, 'hold'));
+    await waitFor(() => server.running === 1, 2000, 'the owner call to run');
+    const heap0 = heapMiB();
+    const started = performance.now();
+    for (let i = 0; i < 50_000; i++) await attacker.send(cancelFrames(1_000_000 + i));
+    // A cancel of the wrong size is a malformed context frame: answered, not run.
+    const longCancel = Buffer.concat([CANCEL_FRAME, Buffer.alloc(100)]);
+    await attacker.send([longCancel, encodeRequestHeader(1, 7), 'zrpc:cancel', EMPTY_ARGS, NO_KWARGS]);
+    assert.match(repr((await attacker.reply(7)).body), /a cancel frame is 7 bytes, got 107/);
+    await attacker.send(callFrames(undefined, 8, 'echo', ['still here']));
+    assert.deepEqual((await attacker.reply(8)).body, 'still here');
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`# 50,000 unknown cancels taken in ${seconds.toFixed(2)} s (${Math.round(50_000 / seconds)}/s), heap +${(heapMiB() - heap0).toFixed(1)} MiB`);
+    assert.equal(attacker.replies.size, 2, 'cancels are never answered');
+    assert.equal(server.running, 1, "the owner's call still runs");
+    assert.ok(heapMiB() - heap0 < 16, 'nothing is kept per cancel');
+    await owner.send(cancelFrames(1));
+    await waitFor(() => server.running === 0, 2000, 'the owner to cancel its own call');
+    assert.ok(service.aborts[0]!.reason instanceof CallAbortedError);
+  });
+
+  it("ignores a cancel naming another client's call through a ROUTER-DEALER proxy (envelope of two frames)", async () => {
+    const service = holding();
+    await using proxy = await runProxy({ frontend: local, backend: local });
+    await using server = await serveRpc(service.handler, { connect: proxy.backend[0]! });
+    await using owner = new Peer(proxy.frontend[0]!);
+    await using stranger = new Peer(proxy.frontend[0]!);
+    await owner.send(callFrames(undefined, 42, 'hold'));
+    await waitFor(() => server.running === 1, 3000, 'the call to run behind the proxy');
+    const peer = service.started[0]!.peer!;
+    // The stranger names the owner's id, and also tries to forge the owner's routing id
+    // as an extra envelope frame: the proxy puts the stranger's own id in front.
+    await stranger.send(cancelFrames(42));
+    await stranger.send([Buffer.from(peer), ...cancelFrames(42)]);
+    await sleep(100);
+    assert.equal(server.running, 1, "another client's cancel does not reach the call");
+    await owner.send(cancelFrames(42));
+    await waitFor(() => server.running === 0, 2000, "the owner's cancel through the proxy");
+  });
+
+  it('BUG: a cancel through a proxy with two servers reaches the server running the call (the proxy round-robins it to the other one)', async () => {
+    const a = holding('a');
+    const b = holding('b');
+    await using proxy = await runProxy({ frontend: local, backend: local });
+    await using _serverA = await serveRpc(a.handler, { connect: proxy.backend[0]! });
+    await using _serverB = await serveRpc(b.handler, { connect: proxy.backend[0]! });
+    await using client = await connectRpc({ connect: proxy.frontend[0]! });
+    // Both servers are connected to the proxy before the call.
+    const answered = new Set<unknown>();
+    await waitFor(async () => (answered.add(await client.call.who()), answered.size === 2), 5000, 'both servers to answer');
+    const controller = new AbortController();
+    const call = client.withSignal(controller.signal).call.hold();
+    await waitFor(() => a.started.length + b.started.length === 1, 3000, 'the call to start on one of the servers');
+    const running = a.started.length ? a : b;
+    controller.abort();
+    await assert.rejects(call, CallAbortedError);
+    // The cancel is a message like any other: the proxy's DEALER hands it to the next server in turn.
+    await waitFor(() => running.aborts.length === 1, 1500, "the running server's ctx.signal to abort (the cancel went to the other server)");
+  });
+
+  it('BUG: the cancel key is ambiguous: routing id "a" plus an envelope frame "b" cancels the call of routing id "a\\0b"', async () => {
+    const service = holding();
+    await using server = await serveRpc(service.handler, { bind: endpoint() });
+    const address = server.transport.bindings[0]!;
+    await using victim = new Peer(address, { routingId: 'a\u0000b' });
+    await using attacker = new Peer(address, { routingId: 'a' });
+    await victim.send(callFrames(undefined, 9, 'hold'));
+    await waitFor(() => server.running === 1, 2000, "the victim's call to run");
+    // Envelope ['a', 'b'] and envelope ['a\0b'] make the same key: "\0a\0b".
+    await attacker.send([Buffer.from('b'), ...cancelFrames(9)]);
+    await sleep(150);
+    assert.equal(service.aborts.length, 0, "a peer cancelled another peer's call: the key must encode frame boundaries (length-prefix each frame)");
+    assert.equal(server.running, 1);
+  });
+
+  it('BUG: cancels cannot reach a server running as many calls as it may: calls its callers gave up on hold it for good', async () => {
+    const service = holding();
+    await using server = await serveRpc(service.handler, { bind: endpoint(), concurrency: 4 });
+    // The default timeout sends no deadline: only a cancel can end these calls.
+    await using client = await connectRpc({ connect: server.transport.bindings[0] });
+    const controllers = Array.from({ length: 4 }, () => new AbortController());
+    const calls = controllers.map((c) => client.withSignal(c.signal).call.hold());
+    await waitFor(() => server.running === 4, 2000, 'the four calls to run');
+    for (const c of controllers) c.abort();
+    for (const call of calls) await assert.rejects(call, CallAbortedError);
+    // The cancels wait in the socket behind the paused reader: the server never reads them.
+    await waitFor(() => server.running === 0, 2000, `the cancels to end the calls (running ${server.running}, ${service.aborts.length} aborted)`);
+    assert.equal(await client.withTimeout(1000).call.echo('served again'), 'served again');
+  });
+
+  it('BUG: a wall-clock step during a call drops its reply (deadlines are compared with Date.now, not a monotonic clock)', async () => {
+    const realNow = Date.now;
+    await using server = await serveRpc(
+      {
+        slow: method(async () => {
+          await sleep(30);
+          // NTP steps the clock forward an hour (or a VM resumes) while the handler runs.
+          const step = realNow() + 3_600_000 - realNow();
+          Date.now = () => realNow() + step;
+          return 'done';
+        }),
+      },
+      { bind: endpoint() },
+    );
+    await using peer = new Peer(server.transport.bindings[0]!);
+    try {
+      await peer.send(callFrames(contextWith(5000), 1, 'slow'));
+      // 30 ms of a 5 s deadline have passed on the monotonic clock.
+      await waitFor(() => peer.replies.has(1), 1000, 'the reply (the caller still waits 4.9 s)');
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
+  it('keeps nothing once 3,000 calls are cancelled, timed out or answered (running 0, heap back)', async () => {
+    const service = holding();
+    await using server = await serveRpc(service.handler, { bind: endpoint(), timeout: 2000 });
+    await using peer = new Peer(server.transport.bindings[0]!);
+    const heap0 = heapMiB();
+    for (let round = 0; round < 3; round++) {
+      const base = round * 1000;
+      for (let i = 0; i < 1000; i++) {
+        const kind = i % 3;
+        const ctx = kind === 1 ? contextWith(5) : undefined;
+        await peer.send(callFrames(ctx, base + i, kind === 2 ? 'echo' : 'hold', kind === 2 ? [i] : []));
+      }
+      await waitFor(() => service.started.length >= (round + 1) * 667, 5000, 'the holds to start');
+      for (let i = 0; i < 1000; i += 3) await peer.send(cancelFrames(base + i));
+      await waitFor(() => server.running === 0, 5000, `every call of round ${round} to end (running ${server.running})`);
+    }
+    service.started.length = 0;
+    service.aborts.length = 0;
+    const grown = heapMiB() - heap0;
+    console.log(`# 3,000 calls cancelled / past deadline / answered: heap +${grown.toFixed(1)} MiB`);
+    assert.ok(grown < 8, `heap grew ${grown.toFixed(1)} MiB`);
+  });
+});
+
+describe('attack: context frames from a raw peer', () => {
+  it('takes deadlines 0, 1, 0xfffffffe and 0xffffffff as the spec says', async () => {
+    const service = holding();
+    await using server = await serveRpc(service.handler, { bind: endpoint() });
+    await using peer = new Peer(server.transport.bindings[0]!);
+    await peer.send(callFrames(contextWith(0), 1, 'look'));
+    assert.match(repr((await peer.reply(1)).body), /deadline passed before the call arrived/);
+    await peer.send(callFrames(contextWith(1), 2, 'hold'));
+    await waitFor(() => server.running === 0 && service.aborts.length === 1, 2000, 'the 1 ms call to end at its deadline');
+    assert.ok(service.aborts[0]!.reason instanceof RpcTimeoutError);
+    await sleep(50);
+    assert.equal(peer.replies.has(2), false, 'no reply past the deadline');
+    // 0xfffffffe: 49.7 days, the longest deadline; Node's timer must not fire it after 1 ms.
+    const timers = liveTimers();
+    await peer.send(callFrames(contextWith(0xfffffffe), 3, 'hold'));
+    await waitFor(() => service.started.length === 2, 2000);
+    await sleep(50);
+    assert.equal(service.aborts.length, 1, 'a 49-day deadline is not past after 50 ms');
+    const ctx = service.started[1]!;
+    assert.ok(ctx.remaining > 4_000_000_000 && ctx.remaining <= 0xfffffffe);
+    await peer.send(cancelFrames(3));
+    await waitFor(() => service.aborts.length === 2, 2000);
+    await waitFor(() => liveTimers() <= timers, 1000, 'the long deadline timer to be cleared');
+    await peer.send(callFrames(contextWith(0xffffffff), 4, 'look'));
+    assert.equal(((await peer.reply(4)).body as { deadline: unknown }).deadline, null, '0xffffffff is no deadline');
+  });
+
+  it('answers hostile extension maps with ProtocolError or skips them, and keeps serving', async () => {
+    const service = holding();
+    await using server = await serveRpc(service.handler, { bind: endpoint() });
+    await using peer = new Peer(server.transport.bindings[0]!);
+    const raw = (...bytes: number[]) => Buffer.from(bytes);
+    const str = (s: string) => Buffer.concat([raw(0xd9, s.length), Buffer.from(s, 'latin1')]);
+    const map16 = (n: number) => raw(0xde, n >> 8, n & 0xff);
+    const cases: Array<[label: string, extensions: Buffer, expect: RegExp | 'ok']> = [
+      // 8 KiB of nesting under a key the reader skips: the decoder must not recurse.
+      ['8 KiB of nested arrays under an unknown key (skipped)', Buffer.concat([raw(0x81, 0xa1, 0x7a), Buffer.alloc(8000, 0x91), raw(0xc0)]), 'ok'],
+      ['__proto__ in the metadata', Buffer.concat([raw(0x81, 0xa1, 0x6d, 0x81), str('__proto__'), raw(0xa1, 0x78)]), /not valid msgpack/],
+      ['__proto__ at the top', Buffer.concat([raw(0x81), str('__proto__'), raw(0x81, 0xa1, 0x6d, 0x80)]), /not valid msgpack/],
+      ['constructor as a metadata key', Buffer.concat([raw(0x81, 0xa1, 0x6d, 0x81), str('constructor'), raw(0xa1, 0x78)]), 'ok'],
+      ['duplicate metadata keys', raw(0x81, 0xa1, 0x6d, 0x82, 0xa1, 0x6b, 0xa1, 0x31, 0xa1, 0x6b, 0xa1, 0x32), 'ok'],
+      ['duplicate "m" keys, the second malformed', raw(0x82, 0xa1, 0x6d, 0x80, 0xa1, 0x6d, 0xc0), /metadata is malformed/],
+      ['an integer metadata key', raw(0x81, 0xa1, 0x6d, 0x81, 0x07, 0xa1, 0x78), 'ok'],
+      ['a negative integer metadata key', raw(0x81, 0xa1, 0x6d, 0x81, 0xff, 0xa1, 0x78), /metadata is malformed/],
+      ['a binary metadata key', raw(0x81, 0xa1, 0x6d, 0x81, 0xc4, 0x01, 0x61, 0xa1, 0x78), /not valid msgpack/],
+      ['a nil metadata key', raw(0x81, 0xa1, 0x6d, 0x81, 0xc0, 0xa1, 0x78), /not valid msgpack/],
+      ['a map as a metadata key', raw(0x81, 0xa1, 0x6d, 0x81, 0x80, 0xa1, 0x78), /not valid msgpack/],
+      ['an ext value', raw(0x81, 0xa1, 0x6d, 0x81, 0xa1, 0x6b, 0xd4, 0x05, 0x00), /not valid msgpack/],
+      ['an empty ext value', raw(0x81, 0xa1, 0x6d, 0x81, 0xa1, 0x6b, 0xc7, 0x00, 0x05), /metadata is malformed/],
+      ['a timestamp ext value', raw(0x81, 0xa1, 0x6d, 0x81, 0xa1, 0x6b, 0xd6, 0xff, 0, 0, 0, 0), /not valid msgpack/],
+      ['nil metadata', raw(0x81, 0xa1, 0x6d, 0xc0), /metadata is malformed/],
+      ['an array as metadata', raw(0x81, 0xa1, 0x6d, 0x90), /metadata is malformed/],
+      ['65 metadata entries', Buffer.concat([raw(0x81, 0xa1, 0x6d), map16(65), ...Array.from({ length: 65 }, (_, i) => Buffer.concat([str(`k${i}`), raw(0xa0)]))]), /not valid msgpack/],
+      ['a map32 declaring 4 billion entries', raw(0x81, 0xa1, 0x6d, 0xdf, 0xff, 0xff, 0xff, 0xff), /not valid msgpack/],
+      ['a str32 declaring 2 GiB', raw(0x81, 0xa1, 0x6d, 0x81, 0xa1, 0x6b, 0xdb, 0x7f, 0xff, 0xff, 0xff, 0x61), /not valid msgpack/],
+      ['a CURVE proof of three items', raw(0x81, 0xa1, 0x6b, 0x93, 0xc0, 0xc0, 0xc0), /not valid msgpack/],
+      ['trailing bytes after the map', raw(0x80, 0x80), /not valid msgpack/],
+      ['a bare integer', raw(0x05), /must end in a msgpack map/],
+    ];
+    let id = 1;
+    for (const [label, extensions, expect] of cases) {
+      await peer.send(callFrames(contextWith(5000, extensions), id, 'look'));
+      const reply = await peer.reply(id);
+      if (expect === 'ok') assert.equal(reply.isError, false, `${label}: ${repr(reply.body)}`);
+      else {
+        assert.equal(reply.isError, true, `${label} was accepted`);
+        assert.match(String((reply.body as unknown[])[0]), /ProtocolError/, label);
+        assert.match(repr(reply.body), expect, label);
+      }
+      id++;
+    }
+    // Only proper calls ran.
+    assert.equal(service.started.length, 0);
+    await peer.send(callFrames(undefined, id, 'echo', ['alive']));
+    assert.equal((await peer.reply(id)).body, 'alive');
+  });
+
+  it('holds 500 concurrent calls carrying 64 metadata entries of the largest values allowed in bounded memory', async () => {
+    const service = holding();
+    // The default limit: a frame of 8192 bytes at most, so 64 entries of about 120 bytes.
+    await using server = await serveRpc(service.handler, { bind: endpoint() });
+    await using peer = new Peer(server.transport.bindings[0]!);
+    const metadata = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${String(i).padStart(61, '0')}`, 'v'.repeat(60)]));
+    const frame = encodeCallContext(10_000, metadata, undefined);
+    assert.ok(frame.byteLength > 8000 && frame.byteLength <= 8192, `frame of ${frame.byteLength} bytes`);
+    const heap0 = heapMiB();
+    for (let i = 0; i < 500; i++) await peer.send(callFrames(frame, i, 'hold'));
+    await waitFor(() => service.started.length === 500, 5000, 'the calls to start');
+    const held = heapMiB() - heap0;
+    console.log(`# 500 calls holding 8 KiB context frames: heap +${held.toFixed(1)} MiB`);
+    assert.ok(held < 64, `heap grew ${held.toFixed(1)} MiB`);
+    for (let i = 0; i < 500; i++) await peer.send(cancelFrames(i));
+    await waitFor(() => server.running === 0, 5000);
+  });
+
+  it('BUG: maxMetadataBytes raised to 64 KiB still refuses one 9,000-byte metadata value, as "not valid msgpack"', async () => {
+    const service = holding();
+    await using server = await serveRpc(service.handler, { bind: endpoint(), maxMetadataBytes: 65_536 });
+    await using peer = new Peer(server.transport.bindings[0]!);
+    const extensions = Buffer.from(packer.encode({ m: { blob: 'x'.repeat(9000) } }));
+    await peer.send(callFrames(contextWith(5000, extensions), 1, 'look'));
+    const reply = await peer.reply(1);
+    // The decoder's string limit is fixed at 8192 whatever the server's option says.
+    assert.equal(reply.isError, false, `refused: ${repr(reply.body)}`);
+  });
+
+  it('aborts 5,000 concurrent calls at 5 ms deadlines, answers none of them, and leaves no timer or running call', async () => {
+    const service = holding();
+    await using server = await serveRpc(service.handler, { bind: endpoint(), concurrency: 10_000 });
+    await using peer = new Peer(server.transport.bindings[0]!);
+    const timers = liveTimers();
+    const heap0 = heapMiB();
+    const started = performance.now();
+    for (let i = 0; i < 5000; i++) await peer.send(callFrames(contextWith(5), i, i % 2 ? 'hold' : 'look'));
+    await waitFor(() => service.aborts.length === 2500 && server.running === 0, 8000, `the holds to abort (${service.aborts.length})`);
+    console.log(`# 5,000 calls with 5 ms deadlines ended in ${(performance.now() - started).toFixed(0)} ms`);
+    await sleep(50);
+    // A call is answered only if it ended within its deadline: 'look' may be, 'hold' should
+    // not be. About one in 10,000 is, with its own deadline error: the timer (monotonic
+    // clock) fires when Date.now() is still a millisecond short of the deadline, so the
+    // reply is not held back (the wall-clock BUG test above has the same cause).
+    const holdsAnswered = [...peer.replies.keys()].filter((id) => id % 2 === 1).length;
+    console.log(`# ${holdsAnswered} of 2,500 holds answered after their signal aborted`);
+    assert.ok(service.aborts.every((a) => a.reason instanceof RpcTimeoutError));
+    service.started.length = 0;
+    service.aborts.length = 0;
+    assert.ok(liveTimers() <= timers, `${liveTimers() - timers} timers left`);
+    assert.ok(heapMiB() - heap0 < 16);
+  });
+});
+
+describe('attack: deadline timers of finished calls', () => {
+  it("does not abort ctx.signal before the caller's deadline when the handler was busy before first reading it", async () => {
+    const handler = {
+      crunch: method(async (ctx: CallContext) => {
+        const spinUntil = Date.now() + 150;
+        while (Date.now() < spinUntil) {
+          // CPU work before the handler first looks at its signal.
+        }
+        const signal = ctx.signal;
+        await sleep(20);
+        await sleep(20);
+        return { aborted: signal.aborted, msLeft: ctx.deadline! - Date.now(), reason: String(signal.reason) };
+      }, withContext),
+    };
+    await using server = await serveRpc(handler, { bind: endpoint() });
+    await using peer = new Peer(server.transport.bindings[0]!);
+    await peer.send(callFrames(contextWith(400), 1, 'crunch'));
+    const reply = await peer.reply(1, 3000);
+    const seen = reply.body as { aborted: boolean; msLeft: number; reason: string };
+    console.log(`# signal aborted: ${seen.aborted} with ${seen.msLeft} ms of the caller's 400 left (${seen.reason})`);
+    assert.equal(seen.aborted, false, `the signal said "deadline passed" with ${seen.msLeft} ms still left`);
+  });
+
+  it('BUG: a synchronous handler that reads ctx.signal and throws leaves its deadline timer behind (it holds the process for 49 days)', async () => {
+    const kept: CallContext[] = [];
+    const handler = {
+      fail: method((ctx: CallContext) => {
+        kept.push(ctx);
+        void ctx.signal;
+        throw new RangeError('no');
+      }, withContext),
+    };
+    await using server = await serveRpc(handler, { bind: endpoint() });
+    await using peer = new Peer(server.transport.bindings[0]!);
+    const timers = liveTimers();
+    await expectNoTimerLeft(timers, kept, 'deadline timers outlive their answered calls', async () => {
+      for (let i = 1; i <= 20; i++) await peer.send(callFrames(contextWith(0xfffffffe), i, 'fail'));
+      await waitFor(() => peer.replies.size === 20, 3000, 'the 20 error replies');
+      assert.ok([...peer.replies.values()].every((r) => r.isError && /no/.test(repr(r.body))));
+    });
+  });
+
+  it('BUG: reading ctx.signal after the call was answered starts a deadline timer nobody clears', async () => {
+    const kept: CallContext[] = [];
+    await using server = await serveRpc({ keep: method((ctx: CallContext) => (kept.push(ctx), 'ok'), withContext) }, { bind: endpoint() });
+    await using peer = new Peer(server.transport.bindings[0]!);
+    for (let i = 1; i <= 20; i++) await peer.send(callFrames(contextWith(0xfffffffe), i, 'keep'));
+    await waitFor(() => peer.replies.size === 20, 3000);
+    const timers = liveTimers();
+    await expectNoTimerLeft(timers, kept, 'timers started for calls already answered', () => {
+      for (const ctx of kept) assert.equal(ctx.signal.aborted, false);
+    });
+  });
+
+  it('BUG: a nested call made by background work after its parent was answered starts the parent deadline timer for good', async () => {
+    await using back = await serveRpc({ echo: method((x: unknown) => x) }, { bind: endpoint() });
+    await using client = await connectRpc({ connect: back.transport.bindings[0], timeout: 5000 });
+    const later: Array<Promise<unknown>> = [];
+    const parents: CallContext[] = [];
+    const handler = {
+      spawn: method((n: number, ctx: CallContext) => {
+        parents.push(ctx);
+        // Fire-and-forget work started by the handler, running after it returned.
+        later.push(sleep(20).then(() => client.call.echo(n)));
+        return 'spawned';
+      }, withContext),
+    };
+    await using front = await serveRpc(handler, { bind: endpoint() });
+    await using peer = new Peer(front.transport.bindings[0]!);
+    await client.call.echo(0); // the client's own timers exist before the baseline
+    const timers = liveTimers();
+    for (let i = 1; i <= 20; i++) await peer.send(callFrames(contextWith(0xfffffffe), i, 'spawn', [i]));
+    await waitFor(() => later.length === 20, 3000);
+    await expectNoTimerLeft(timers, parents, 'timers of finished parents are live', async () => {
+      // The finished parent is not aborted: the late calls still run (with its deadline).
+      assert.deepEqual(await Promise.all(later), Array.from({ length: 20 }, (_, i) => i + 1));
+      await sleep(20);
+    });
+  });
+
+  it('fails a late nested call at once when its parent was cancelled (the inherited signal is aborted)', async () => {
+    await using back = await serveRpc({ echo: method((x: unknown) => x) }, { bind: endpoint() });
+    await using client = await connectRpc({ connect: back.transport.bindings[0], timeout: 5000 });
+    let late: Promise<unknown> | undefined;
+    let inListener: Promise<unknown> | undefined;
+    const handler = {
+      park: method((ctx: CallContext) => {
+        // Started in the handler's own context: it runs after the cancel.
+        setTimeout(() => (late = client.call.echo(1).then((v) => v, (e: unknown) => e)), 100);
+        return new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => {
+            // An abort listener runs in the context of whatever aborted (the cancel), not the handler's.
+            inListener = client.call.echo(2).then((v) => v, (e: unknown) => e);
+            reject(ctx.signal.reason);
+          }),
+        );
+      }, withContext),
+    };
+    await using front = await serveRpc(handler, { bind: endpoint() });
+    await using peer = new Peer(front.transport.bindings[0]!);
+    await peer.send(callFrames(undefined, 1, 'park'));
+    await waitFor(() => front.running === 1, 2000);
+    await peer.send(cancelFrames(1));
+    await waitFor(() => late !== undefined, 2000);
+    assert.ok((await late!) instanceof CallAbortedError);
+    // Documented here, not judged: a call made from the abort listener does not inherit.
+    assert.equal(await inListener, 2);
+  });
+});
+
+describe('attack: interceptors that misbehave (server)', () => {
+  const service = {
+    add: method((a: number, b: number) => a + b),
+    count: method(() => ++counted),
+  };
+  let counted = 0;
+
+  it('BUG: an interceptor that returns a non-promise leaves the call counted as running for good', async () => {
+    const notAPromise: Interceptor = () => () => 42 as unknown as Promise<unknown>;
+    await using server = await serveRpc(service, { bind: endpoint(), interceptors: [notAPromise] });
+    await using peer = new Peer(server.transport.bindings[0]!);
+    await peer.send(callFrames(undefined, 1, 'add', [1, 2]));
+    const reply = await peer.reply(1);
+    console.log(`# an interceptor returning 42 is answered: ${repr(reply.body)}`);
+    assert.equal(server.running, 0, 'a call that was answered still counts as running (and against concurrency)');
+  });
+
+  it('BUG: an interceptor that returns a non-promise, with a server timeout, raises an unhandled rejection when the timeout fires', async () => {
+    const watch = watchRejections();
+    const notAPromise: Interceptor = () => () => undefined as unknown as Promise<unknown>;
+    await using server = await serveRpc(service, { bind: endpoint(), interceptors: [notAPromise], timeout: 30 });
+    await using peer = new Peer(server.transport.bindings[0]!);
+    await peer.send(callFrames(undefined, 1, 'add', [1, 2]));
+    await peer.reply(1);
+    await sleep(100);
+    const seen = watch.stop();
+    assert.deepEqual(seen.map(String), [], 'unhandled rejections (a process without a handler for them exits)');
+  });
+
+  it('answers an interceptor that throws synchronously, calls next twice, or replaces args with a non-array; stays up', async () => {
+    const logger = recordingLogger();
+    const throwsSync: Interceptor = () => (call) => {
+      if (call.method === 'add' && (call.args[0] as number) < 0) throw new TypeError('sync throw');
+      return Promise.reject(new Error('unreachable'));
+    };
+    const twice: Interceptor = (next) => async (call) => (call.method === 'count' ? (await next(call), next(call)) : next(call));
+    const badArgs: Interceptor = (next) => (call) => {
+      if ((call.args[0] as number) === 99) call.args = 5 as never;
+      if ((call.args[0] as number) === 98) call.args = null as never;
+      return next(call);
+    };
+    await using server = await serveRpc(service, { bind: endpoint(), interceptors: [twice, badArgs], logger, logExceptions: true });
+    await using sync = await serveRpc(service, { bind: endpoint(), interceptors: [throwsSync] });
+    await using client = await connectRpc({ connect: server.transport.bindings[0], timeout: 2000 });
+    await using syncClient = await connectRpc({ connect: sync.transport.bindings[0], timeout: 2000 });
+    await assert.rejects(syncClient.call.add(-1, 1), (e: Error) => e instanceof TypeError && /sync throw/.test(e.message));
+    counted = 0;
+    assert.equal(await client.call.count(), 2, 'next twice runs the handler twice, answers once');
+    await assert.rejects(client.call.add(99, 1), (e: Error) => /not iterable|args/i.test(e.message));
+    await assert.rejects(client.call.add(98, 1), (e: Error) => /not iterable|null/i.test(e.message));
+    assert.equal(await client.call.add(1, 2), 3);
+    assert.equal(server.running + sync.running, 0);
+  });
+
+  it("answers with the server's timeout when an interceptor never calls next or hangs", async () => {
+    const hang: Interceptor = () => () => new Promise(() => {});
+    await using server = await serveRpc(service, { bind: endpoint(), interceptors: [hang], timeout: 50 });
+    await using client = await connectRpc({ connect: server.transport.bindings[0], timeout: 2000 });
+    const results = await Promise.allSettled(Array.from({ length: 50 }, () => client.call.add(1, 2)));
+    assert.ok(results.every((r) => r.status === 'rejected' && r.reason instanceof RpcTimeoutError));
+    assert.equal(server.running, 0);
+  });
+
+  it('BUG: a one-way client whose interceptor throws synchronously throws out of notify instead of rejecting its promise', async () => {
+    await using server = await servePipeline({ ping: method(() => 'pong') }, { bind: endpoint() });
+    const throwsSync: Interceptor = () => () => {
+      throw new RangeError('refused by the interceptor');
+    };
+    await using push = await connectPipeline({ connect: server.transport.bindings[0], interceptors: [throwsSync] });
+    let outcome: unknown;
+    try {
+      outcome = push.notify.ping();
+    } catch (error) {
+      assert.fail(`notify threw synchronously: ${(error as Error).message}`);
+    }
+    await assert.rejects(outcome as Promise<void>, RangeError);
+  });
+});
+
+describe('attack: metadata from user code (client)', () => {
+  it('rejects (never throws, never crashes) metadata whose getters, traps or prototype are hostile', async () => {
+    const service = holding();
+    await using server = await serveRpc(service.handler, { bind: endpoint() });
+    const withInterceptor: Interceptor = (next) => (call) => next(call);
+    await using client = await connectRpc({ connect: server.transport.bindings[0], timeout: 2000 });
+    await using intercepted = await connectRpc({ connect: server.transport.bindings[0], timeout: 2000, interceptors: [withInterceptor] });
+    const revocable = Proxy.revocable({}, {});
+    revocable.revoke();
+    const trap = () => {
+      throw new Error('trap');
+    };
+    const hostile: Array<[string, unknown]> = [
+      ['a throwing getter', { get tenant(): string { throw new Error('getter'); } }],
+      ['a proxy whose ownKeys trap throws', new Proxy({}, { ownKeys: trap })],
+      ['a proxy whose get trap throws', new Proxy({ a: 'x' }, { get: trap })],
+      ['a revoked proxy', revocable.proxy],
+    ];
+    for (const [label, metadata] of hostile) {
+      for (const c of [client, intercepted]) {
+        let promise: Promise<unknown> | undefined;
+        assert.doesNotThrow(() => (promise = c.invoke('look', [], undefined, { metadata: metadata as never })), label);
+        await assert.rejects(promise!, Error, label);
+      }
+    }
+    // Inherited keys are not sent; own ones are.
+    const inherited = Object.assign(Object.create({ evil: 'x' }), { tenant: 'acme' });
+    assert.deepEqual(((await client.invoke('look', [], undefined, { metadata: inherited })) as { metadata: object }).metadata, { tenant: 'acme' });
+    assert.equal(service.started.length, 0);
+  });
+
+  it('BUG: metadata that is not an object (a string, a number) is refused only without interceptors; with one, "abc" is sent as {0: "a", 1: "b", 2: "c"}', async () => {
+    const service = holding();
+    await using server = await serveRpc(service.handler, { bind: endpoint() });
+    await using client = await connectRpc({ connect: server.transport.bindings[0], timeout: 2000 });
+    await using intercepted = await connectRpc({ connect: server.transport.bindings[0], timeout: 2000, interceptors: [(next) => (call) => next(call)] });
+    const outcomes: string[] = [];
+    for (const metadata of ['abc', 5]) {
+      for (const [label, c] of [['plain', client], ['intercepted', intercepted]] as const) {
+        const result = await c.invoke('look', [], undefined, { metadata: metadata as never }).then(
+          (value) => `${label} ${JSON.stringify(metadata)}: sent ${JSON.stringify((value as { metadata: unknown }).metadata)}`,
+          (error: Error) => `${label} ${JSON.stringify(metadata)}: ${error.name}`,
+        );
+        outcomes.push(result);
+      }
+    }
+    console.log(`# ${outcomes.join('; ')}`);
+    assert.deepEqual(
+      outcomes.map((o) => o.endsWith('TypeError')),
+      [true, true, true, true],
+      outcomes.join('\n'),
+    );
+  });
+
+  it('BUG: a metadata getter is read again after the check, so an unchecked value is sent (the server refuses the call)', async () => {
+    const service = holding();
+    await using server = await serveRpc(service.handler, { bind: endpoint() });
+    await using client = await connectRpc({ connect: server.transport.bindings[0], timeout: 2000 });
+    let reads = 0;
+    const metadata = {
+      get tenant(): unknown {
+        return ++reads === 1 ? 'acme' : { nested: 'x'.repeat(100) };
+      },
+    };
+    const result = await client.invoke('look', [], undefined, { metadata: metadata as never }).then(
+      (value) => ({ value }),
+      (error: Error) => ({ error }),
+    );
+    console.log(`# the getter was read ${reads} times: ${'error' in result ? result.error.message : 'sent'}`);
+    // Either the value checked is the value sent, or it is refused here, before sending.
+    assert.ok(!('error' in result) || !(result.error instanceof ProtocolError), `the server got a value the client never checked: ${'error' in result ? result.error.message : ''}`);
+    assert.equal(reads, 1, 'metadata getters run once');
+  });
+});
+
+describe('attack: a malicious server against a zrpc client', () => {
+  /** A ROUTER that hands each request to `answer`, which sends whatever it likes. */
+  async function evil(answer: (id: Buffer, frames: Buffer[], router: Router) => Promise<void>) {
+    const router = new Router({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
+    await router.bind('tcp://127.0.0.1:*');
+    const requests: Buffer[][] = [];
+    const loop = (async () => {
+      for await (const [id, ...frames] of router) {
+        requests.push(frames);
+        await answer(id!, frames, router);
+      }
+    })().catch(() => {});
+    return {
+      address: router.lastEndpoint!,
+      requests,
+      async [Symbol.asyncDispose]() {
+        router.close();
+        await loop;
+      },
+    };
+  }
+  const headerOf = (frames: Buffer[]) => frames.at(-4)!;
+
+  it('survives 20,000 crafted 3-frame replies (garbage first frame, echoed context frames of every kind) in a few log lines, and settles its calls', async () => {
+    const logger = recordingLogger();
+    let n = 0;
+    await using server = await evil(async (id, frames, router) => {
+      const request = headerOf(frames);
+      const ok = encodeReplyHeader(0, request, false);
+      // A reply header naming a call nobody waits for.
+      const late = encodeReplyHeader(0, request, true);
+      late.writeUInt32LE((late.readUInt32LE(4) + 1000) >>> 0, 4);
+      if (n++ === 0) {
+        const context = Buffer.from(frames[0]!);
+        for (let i = 0; i < 4000; i++) {
+          const kind = Buffer.from(context);
+          kind[6] = i % 256;
+          await router.send([id, randomBytes(1 + (i % 64)), ok, packer.encode('garbage first frame')]);
+          await router.send([id, kind, late, randomBytes(i % 32)]);
+          await router.send([id, Buffer.concat([CANCEL_FRAME, randomBytes(i % 8)]), ok, packer.encode('echoed cancel')]);
+          await router.send([id, context.subarray(0, 7), ok.subarray(0, 10), packer.encode('short header')]);
+          await router.send([id, context, context, ok, packer.encode('four frames')]);
+        }
+        // The real answer, echoing the context frame as aiozmq does.
+        await router.send([id, frames[0]!, ok, packer.encode('the answer')]);
+      } else if (n === 2) {
+        await router.send([id, frames[0]!, ok, packer.encode('second')]);
+      }
+      // Third and later requests: never answered (the caller's timeout settles them).
+    });
+    const rss0 = rssMiB();
+    await using client = await connectRpc({ connect: server.address, timeout: 10_000, logger });
+    assert.equal(await client.with({ metadata: { k: 'v' } }).call.m(), 'the answer');
+    assert.equal(await client.with({ metadata: { k: 'v' } }).call.m(), 'second');
+    await assert.rejects(client.with({ timeout: 200 }).call.m(), RpcTimeoutError);
+    assert.equal(client.pending, 0);
+    const grown = rssMiB() - rss0;
+    console.log(`# 20,000 crafted replies: RSS +${grown.toFixed(1)} MiB, ${logger.lines.length} log lines`);
+    assert.ok(grown < 64, `RSS grew ${grown.toFixed(1)} MiB`);
+    assert.ok(logger.lines.length <= 6, logger.lines.map((l) => l.message).join(' | '));
+  });
+
+  it('stops sending cancels to a server that echoed a context frame (aiozmq), and settles the call by its timeout', async () => {
+    await using server = await evil(async (id, frames, router) => {
+      const name = frames.at(-3)!.toString();
+      // An aiozmq server: echoes the envelope, answers zrpc:cancel with NotFoundError.
+      const envelope = frames.slice(0, -4);
+      if (name === 'zrpc:cancel') {
+        await router.send([id, ...envelope, encodeReplyHeader(0, headerOf(frames), true), packer.encode(['aiozmq.rpc.base.NotFoundError', ['zrpc:cancel'], 'NotFoundError'])]);
+      }
+    });
+    await using client = await connectRpc({ connect: server.address, timeout: 100 });
+    for (let i = 0; i < 5; i++) await assert.rejects(client.call.m(i), RpcTimeoutError);
+    await sleep(50);
+    const cancels = server.requests.filter((f) => f.at(-3)!.toString() === 'zrpc:cancel').length;
+    assert.equal(cancels, 1, 'one cancel per connection to an aiozmq server');
+    assert.equal(client.pending, 0);
+  });
+
+  it('BUG: a flood of echoed cancel frames aimed at pending calls is dropped without a single log line', async () => {
+    const logger = recordingLogger();
+    await using server = await evil(async (id, frames, router) => {
+      const ok = encodeReplyHeader(0, headerOf(frames), false);
+      for (let i = 0; i < 1000; i++) await router.send([id, CANCEL_FRAME, ok, packer.encode('hidden')]);
+    });
+    await using client = await connectRpc({ connect: server.address, timeout: 300, logger });
+    await assert.rejects(client.call.m(), RpcTimeoutError);
+    assert.equal(client.pending, 0);
+    assert.ok(logger.lines.length >= 1, 'a thousand replies were dropped and nothing says so');
+  });
+});
+
+describe('attack: CURVE key proofs', () => {
+  it('stays responsive under forged proofs from random keys; reports the cost of each against a valid one', async () => {
+    const serverKeys = generateKeyPair();
+    const clientKeys = generateKeyPair();
+    await using server = await serveRpc({ echo: method((x: unknown) => x) }, { bind: endpoint(), curve: { secretKey: serverKeys.secretKey } });
+    const address = server.transport.bindings[0]!;
+    const curve = { curveServerKey: serverKeys.publicKey, curvePublicKey: clientKeys.publicKey, curveSecretKey: clientKeys.secretKey };
+    await using peer = new Peer(address, curve);
+    const valid = encodeCallContext(5000, undefined, curveProof(clientKeys.publicKey, clientKeys.secretKey, serverKeys.publicKey));
+    // Warm up: the connection and the proof cache.
+    await peer.send(callFrames(valid, 0, 'echo', [0]));
+    assert.equal((await peer.reply(0)).body, 0);
+    const N = 3000;
+    const rate = async (frame: (i: number) => Buffer, base: number) => {
+      const start = performance.now();
+      for (let i = 0; i < N; i++) await peer.send(callFrames(frame(i), base + i, 'echo', [i]));
+      await waitFor(() => peer.replies.has(base + N - 1), 8000, 'the replies');
+      return N / ((performance.now() - start) / 1000);
+    };
+    const validRate = await rate(() => valid, 10_000);
+    const forgedFrames = Array.from({ length: N }, () => encodeCallContext(5000, undefined, { key: randomBytes(32), proof: randomBytes(32) }));
+    const forgedRate = await rate((i) => forgedFrames[i]!, 20_000);
+    const refused = [...peer.replies.entries()].filter(([id, r]) => id >= 20_000 && r.isError && /proof does not hold/.test(repr(r.body))).length;
+    console.log(`# CURVE proof: ${Math.round(validRate)} calls/s with a valid (cached) proof, ${Math.round(forgedRate)} calls/s refused with forged proofs of random keys (${(validRate / forgedRate).toFixed(1)}x the cost)`);
+    assert.equal(refused, N);
+    // An X25519 agreement per forged call: dearer, but bounded; a flood cannot stall the server.
+    assert.ok(forgedRate > validRate / 20, `forged proofs cost ${(validRate / forgedRate).toFixed(1)}x a call`);
+    await peer.send(callFrames(valid, 99_999, 'echo', ['after']));
+    assert.equal((await peer.reply(99_999)).body, 'after');
+  });
+
+  it("BUG: a CURVE client through a CURVE proxy to a CURVE server with its own key pair: every call is refused (the proof names the proxy's key)", async () => {
+    const front = generateKeyPair();
+    const serverKeys = generateKeyPair();
+    const proxyClient = generateKeyPair();
+    const clientKeys = generateKeyPair();
+    await using proxy = await runProxy({
+      frontend: local,
+      backend: local,
+      // Each hop its own CURVE connection: the proxy is a CURVE client of the server.
+      curve: { frontend: { secretKey: front.secretKey }, backend: { serverKey: serverKeys.publicKey, ...proxyClient } },
+    });
+    await using server = await serveRpc({ add: method((a: number, b: number) => a + b) }, { connect: proxy.backend[0]!, curve: { secretKey: serverKeys.secretKey } });
+    // A client without CURVE context (no timeout, no metadata... but CURVE always sends the proof).
+    await using client = await connectRpc({ connect: proxy.frontend[0]!, timeout: 5000, curve: { serverKey: front.publicKey, ...clientKeys } });
+    assert.ok(server.transport.bindings !== undefined);
+    // Before the context frame this deployment worked: calls went through untouched.
+    assert.equal(await client.call.add(2, 3), 5);
+  });
+});
+
+describe('attack: an abort racing the reply', () => {
+  it('settles each of 2,000 calls exactly once when the abort lands around the reply', async () => {
+    const watch = watchRejections();
+    // The handler answers after about 2 ms; the aborts land from before the send to after the reply.
+    await using server = await serveRpc({ echo: method(async (x: unknown) => (await sleep(2), x)) }, { bind: endpoint() });
+    await using client = await connectRpc({ connect: server.transport.bindings[0], timeout: 2000 });
+    let resolved = 0;
+    let aborted = 0;
+    for (let round = 0; round < 20; round++) {
+      const calls: Array<Promise<void>> = [];
+      for (let k = 0; k < 100; k++) {
+        const i = round * 100 + k;
+        const controller = new AbortController();
+        let settled = 0;
+        calls.push(
+          client
+            .withSignal(controller.signal)
+            .call.echo(i)
+            .then(
+              (v) => (assert.equal(v, i), resolved++, settled++),
+              (e) => (assert.ok(e instanceof CallAbortedError, String(e)), aborted++, settled++),
+            )
+            .then(() => assert.equal(settled, 1)),
+        );
+        const when = k % 6;
+        if (when === 0) queueMicrotask(() => controller.abort());
+        else if (when === 1) setImmediate(() => controller.abort());
+        else setTimeout(() => controller.abort(), when);
+      }
+      await Promise.all(calls);
+    }
+    console.log(`# 2,000 aborts racing replies: ${resolved} answered, ${aborted} aborted`);
+    assert.equal(resolved + aborted, 2000);
+    assert.ok(resolved > 0 && aborted > 0, 'the aborts landed on both sides of the reply');
+    assert.equal(client.pending, 0);
+    await waitFor(() => server.running === 0, 2000);
+    assert.deepEqual(watch.stop(), []);
+  });
+});
