@@ -19,8 +19,8 @@ export interface CallContextInit {
   /** Milliseconds since the epoch by which the caller stops waiting. */
   deadline?: number | undefined;
   metadata?: Metadata | undefined;
-  /** The caller's CURVE public key (Z85), proven. */
-  curveKey?: string | undefined;
+  /** The caller's CURVE public key (Z85), proven; a function is asked on first read (the proof is checked only if a handler looks). */
+  curveKey?: string | (() => string | undefined) | undefined;
 }
 
 export class CallContext {
@@ -36,12 +36,15 @@ export class CallContext {
   readonly deadline: number | undefined;
   /** What the caller sent with the call (`metadata` in its call options); empty if nothing. */
   readonly metadata: Readonly<Metadata>;
-  /** The caller's CURVE public key in Z85 when the server uses CURVE and the caller proved it; else undefined. */
-  readonly curveKey: string | undefined;
+  #curveKey: string | (() => string | undefined) | undefined;
   #controller: AbortController | undefined;
   #reason: unknown;
   #aborted = false;
   #timer: Timer;
+  /** The deadline on the monotonic clock (`performance.now()`): a wall-clock step moves no deadline. */
+  readonly #due: number | undefined;
+  /** Answered: no deadline timer may start any more. */
+  #done = false;
 
   constructor(method: string, init?: Uint8Array | CallContextInit) {
     this.method = method;
@@ -49,13 +52,19 @@ export class CallContext {
       this.peer = init;
       this.deadline = undefined;
       this.metadata = NO_METADATA;
-      this.curveKey = undefined;
     } else {
       this.peer = init.peer;
       this.deadline = init.deadline;
       this.metadata = init.metadata ?? NO_METADATA;
-      this.curveKey = init.curveKey;
+      this.#curveKey = init.curveKey;
+      if (init.deadline !== undefined) this.#due = performance.now() + (init.deadline - Date.now());
     }
+  }
+
+  /** The caller's CURVE public key in Z85 when the server uses CURVE and the caller proved it; else undefined. */
+  get curveKey(): string | undefined {
+    if (typeof this.#curveKey === 'function') this.#curveKey = this.#curveKey();
+    return this.#curveKey;
   }
 
   /**
@@ -66,21 +75,28 @@ export class CallContext {
     if (!this.#controller) {
       this.#controller = new AbortController();
       if (this.#aborted) this.#controller.abort(this.#reason);
-      else if (this.deadline !== undefined) {
-        this.#timer = setTimer(Math.max(0, this.deadline - Date.now()), () => this.abort(deadlineError(this)));
+      else if (this.#due !== undefined && !this.#done) {
+        // Unref'd: a deadline never keeps the process alive by itself.
+        this.#timer = setTimer(this.remaining, () => this.abort(deadlineError(this)));
+        (this.#timer as { unref?: () => void } | undefined)?.unref?.();
       }
     }
     return this.#controller.signal;
   }
 
   get aborted(): boolean {
-    if (!this.#aborted && this.deadline !== undefined && Date.now() >= this.deadline) this.abort(deadlineError(this));
+    if (!this.#aborted && this.pastDeadline) this.abort(deadlineError(this));
     return this.#aborted;
   }
 
   /** Milliseconds left before the deadline (0 once past); Infinity without one. */
   get remaining(): number {
-    return this.deadline === undefined ? Infinity : Math.max(0, this.deadline - Date.now());
+    return this.#due === undefined ? Infinity : Math.max(0, this.#due - performance.now());
+  }
+
+  /** Whether the caller's deadline has passed (on the monotonic clock). */
+  get pastDeadline(): boolean {
+    return this.#due !== undefined && performance.now() >= this.#due;
   }
 
   /** @internal Called by the server on cancel, deadline, timeout or close. */
@@ -94,6 +110,7 @@ export class CallContext {
 
   /** @internal The call is answered: its deadline no longer matters. */
   done(): void {
+    this.#done = true;
     clearTimer(this.#timer);
     this.#timer = undefined;
   }

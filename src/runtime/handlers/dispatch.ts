@@ -144,6 +144,11 @@ export class Dispatcher {
   #busy = 0;
   #closed = false;
 
+  /** The server runs as many handlers as it may. */
+  get full(): boolean {
+    return this.#busy >= this.#concurrency && !this.#closed;
+  }
+
   /** A promise to wait on while the server runs as many handlers as it may, else undefined. */
   readonly saturated = (): Promise<void> | undefined => {
     if (this.#busy < this.#concurrency || this.#closed) return undefined;
@@ -203,12 +208,25 @@ export class Dispatcher {
     if (this.#receiveAll) return this.#receiveAll(name, call.args, call.kwargs, context.peer);
     if (this.#chain) {
       const intercepted = new ServerCall(this.#pattern, name, call, context);
-      return this.#await(context, runInContext(context, () => this.#chain!(intercepted)), identity);
+      let outcome: Promise<unknown>;
+      try {
+        // Whatever an interceptor returns (a value, a thenable), the call gets a promise.
+        outcome = Promise.resolve(runInContext(context, () => this.#chain!(intercepted)));
+      } catch (error) {
+        outcome = Promise.reject(error);
+      }
+      return this.#await(context, outcome, identity);
     }
     const { method, sig } = this.#resolve(name);
     const bound = bindArguments(sig, name, call.args, call.kwargs, call.maps);
     if (sig.takesContext) bound.push(context);
-    const result = runInContext(context, () => method.fn.apply(method.owner, bound));
+    let result: unknown;
+    try {
+      result = runInContext(context, () => method.fn.apply(method.owner, bound));
+    } catch (error) {
+      context.done();
+      throw error;
+    }
     if (!isPromiseLike(result) && this.#timeout === undefined) {
       context.done();
       checkReturn(sig, name, result);

@@ -141,7 +141,11 @@ export abstract class OneWayClient extends Service {
       context: currentContext(),
       topic,
     };
-    return this.#chain(call).then(() => undefined);
+    try {
+      return Promise.resolve(this.#chain(call)).then(() => undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   #send(topic: Uint8Array | string | undefined, name: string, args: readonly unknown[], named: Readonly<Record<string, unknown>> | undefined): Promise<void> {

@@ -393,9 +393,9 @@ export class RpcClient extends Service {
       header = encodeRequestHeader(this.#prefix, id);
       frames = [header];
       // A call with nothing to carry is sent exactly as aiozmq sends it (WIRE.md).
-      if (metadata !== undefined && hasKeys(metadata)) {
-        checkMetadata(metadata);
-        frames.unshift(encodeCallContext(sendDeadline ? timeout : undefined, metadata, this.#curveProof));
+      const checked = metadata === undefined ? undefined : checkMetadata(metadata);
+      if (checked !== undefined && hasKeys(checked)) {
+        frames.unshift(encodeCallContext(sendDeadline ? timeout : undefined, checked, this.#curveProof));
       } else if (sendDeadline || this.#curveProof) {
         frames.unshift(encodeCallContext(sendDeadline ? timeout : undefined, undefined, this.#curveProof));
       }
@@ -681,7 +681,12 @@ export class RpcClient extends Service {
       // The server echoed the context frame as envelope: it is not zrpc (aiozmq) and
       // ignores deadlines, metadata and cancels. An echoed cancel is its NotFoundError to it.
       link.learned(false);
-      if (kind === ContextKind.Cancel) return;
+      if (kind === ContextKind.Cancel) {
+        // The one answer to the one cancel such a server gets is expected; more are a
+        // server sending what nobody asked for.
+        if (link.echoedCancels++ > 0) this.events.warn('echoed cancel', 'dropped an answer to a cancel from a server that does not read them (more than the one expected)');
+        return;
+      }
       frames = frames.slice(1);
       echoed = true;
     }
@@ -792,7 +797,8 @@ class ClientCall implements Call {
     readonly context: CallContext | undefined,
     clientTimeout: number,
   ) {
-    this.metadata = options?.metadata ? { ...options.metadata } : {};
+    // A checked copy: interceptors add to it, and a bad value fails here, before them.
+    this.metadata = options?.metadata === undefined ? {} : checkMetadata(options.metadata);
     const timeout = options && 'timeout' in options ? options.timeout : clientTimeout;
     const own = timeout === undefined || timeout === Infinity ? undefined : Date.now() + timeout;
     const inherited = context?.deadline;

@@ -15,6 +15,7 @@ import { encodeReplyHeader, REQUEST_HEADER_SIZE, senderPrefix } from '../wire/he
 import { createPacker } from '../wire/translators.js';
 import type { Packer } from '../wire/packer.js';
 import { createSocket, Service } from '../socket/service.js';
+import { byteLength } from '../socket/send-queue.js';
 import { DESCRIBE_METHOD, describeHandler } from '../handlers/describe.js';
 
 export interface RpcServerOptions extends ServerOptions {
@@ -114,8 +115,63 @@ export class RpcServer extends Service {
   /** @internal */
   async start(options: RpcServerOptions): Promise<this> {
     await this.open(options);
-    this.startReading((frames) => this.#onRequest(frames), this.#dispatcher.saturated);
+    this.startReading((frames) => this.#onMessage(frames), this.#readAhead);
     return this;
+  }
+
+  /**
+   * Calls read while the server runs as many as it may wait here, in order, for a slot;
+   * reading on meanwhile lets cancels (and health probes) through, which end or answer
+   * calls at once. Bounded: once full, the reader stops, and ZeroMQ's high-water marks
+   * push back on senders.
+   */
+  readonly #held: Buffer[][] = [];
+  #heldBytes = 0;
+  /** Set while a wait for a free slot is under way. */
+  #slotWait: Promise<void> | undefined;
+  /** Resolves the reader's pause once the held calls fit again. */
+  #resume: (() => void) | undefined;
+
+  #onMessage(frames: Buffer[]): void {
+    if ((this.#held.length > 0 || this.#dispatcher.full) && !jumpsTheQueue(frames)) {
+      this.#held.push(frames);
+      this.#heldBytes += byteLength(frames);
+      this.#waitForSlot();
+      return;
+    }
+    this.#onRequest(frames);
+  }
+
+  readonly #readAhead = (): Promise<void> | undefined => {
+    if (this.#held.length < MAX_HELD_CALLS && this.#heldBytes < MAX_HELD_BYTES) return undefined;
+    return new Promise((resolve) => (this.#resume = resolve));
+  };
+
+  #waitForSlot(): void {
+    if (this.#slotWait) return;
+    const wait = this.#dispatcher.saturated();
+    if (!wait) return this.#runHeld();
+    this.#slotWait = wait.then(() => {
+      this.#slotWait = undefined;
+      this.#runHeld();
+    });
+  }
+
+  #runHeld(): void {
+    while (this.#held.length > 0 && !this.#dispatcher.full && !this.closed) {
+      const frames = this.#held.shift()!;
+      this.#heldBytes -= byteLength(frames);
+      this.#onRequest(frames);
+    }
+    if (this.closed) {
+      this.#held.length = 0;
+      this.#heldBytes = 0;
+    } else if (this.#held.length > 0) this.#waitForSlot();
+    const resume = this.#resume;
+    if (resume && this.#readAhead() === undefined) {
+      this.#resume = undefined;
+      resume();
+    }
   }
 
   #onRequest(frames: Buffer[]): void {
@@ -162,12 +218,12 @@ export class RpcServer extends Service {
         result.then(
           (value) => {
             this.#cancellable.delete(key);
-            if (!pastDeadline(context)) this.#reply(envelope, header, name, value);
+            if (!context.pastDeadline) this.#reply(envelope, header, name, value);
           },
           (error) => {
             this.#cancellable.delete(key);
             // A cancelled call's caller forgot it; past its deadline, the caller stopped waiting.
-            if (!this.#cancels.has(error as object) && !pastDeadline(context)) this.#replyError(envelope, header, name, error);
+            if (!this.#cancels.has(error as object) && !context.pastDeadline) this.#replyError(envelope, header, name, error);
           },
         );
       } else {
@@ -180,14 +236,21 @@ export class RpcServer extends Service {
 
   /** The context of a call that came with a context frame: deadline, metadata, proven CURVE key. */
   #contextOf(name: string, peer: Uint8Array | undefined, fields: CallContextFields): CallContext {
-    let curveKey: string | undefined;
-    if (fields.curve && this.#curve) {
-      curveKey = this.#curve.verify(fields.curve);
-      // Not a refusal: a proof made for a proxy's key (the proxy re-encrypts) fails here
-      // too. The caller is then unknown, as without CURVE; authorization sees no key.
-      if (curveKey === undefined) {
-        this.events.warn('curve proof', `${clip(name)}: the call's CURVE key proof does not hold for this server (a client lying about its key, or one that proved it to a proxy's key); ctx.curveKey is left undefined`);
-      }
+    let curveKey: (() => string | undefined) | undefined;
+    const proof = fields.curve;
+    const verifier = this.#curve;
+    if (proof && verifier) {
+      // Checked when a handler first reads ctx.curveKey: an X25519 per unknown key is
+      // work a caller could make the server do for nothing.
+      curveKey = () => {
+        const key = verifier.verify(proof);
+        // Not a refusal: a proof made for a proxy's key (the proxy re-encrypts) fails here
+        // too. The caller is then unknown, as without CURVE; authorization sees no key.
+        if (key === undefined) {
+          this.events.warn('curve proof', `${clip(name)}: the call's CURVE key proof does not hold for this server (a client lying about its key, or one that proved it to a proxy's key); ctx.curveKey is left undefined`);
+        }
+        return key;
+      };
     }
     return new CallContext(name, {
       peer,
@@ -267,15 +330,28 @@ export class RpcServer extends Service {
 
 const NIL = Buffer.from([0xc0]);
 
-/** The caller's deadline passed: it no longer waits, and a reply would only be logged there as late. */
-function pastDeadline(context: CallContext): boolean {
-  return context.deadline !== undefined && Date.now() >= context.deadline;
+/** Calls held while the server is full, at most (or their bytes). */
+const MAX_HELD_CALLS = 1024;
+const MAX_HELD_BYTES = 16 * 2 ** 20;
+const RESERVED = Buffer.from(RESERVED_PREFIX);
+
+/** A cancel, or a call to one of zrpc's own methods (health, describe): never held behind the service's calls. */
+function jumpsTheQueue(frames: Buffer[]): boolean {
+  const count = frames.length;
+  if (count < 5) return true; // malformed: refused at once
+  if (count >= 6 && isContextFrame(frames[count - 5]!) && frames[count - 5]![6] === ContextKind.Cancel) return true;
+  const name = frames[count - 3]!;
+  return name.byteLength >= RESERVED.byteLength && RESERVED.equals(name.subarray(0, RESERVED.byteLength));
 }
 
-/** Who sent a call and which of theirs it is: the routing envelope and the request id. */
+
+/**
+ * Who sent a call and which of theirs it is: the request id and the routing envelope,
+ * each frame after its length, so no two envelopes make the same key.
+ */
 function cancelKey(envelope: Buffer[], header: Buffer): string {
   let key = header.toString('latin1', 4, 8);
-  for (const frame of envelope) key += `\u0000${frame.toString('latin1')}`;
+  for (const frame of envelope) key += `${frame.byteLength}:${frame.toString('latin1')}`;
   return key;
 }
 

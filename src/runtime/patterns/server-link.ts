@@ -48,6 +48,8 @@ export class ServerLink {
    * (aiozmq); undefined until then.
    */
   speaksContext: boolean | undefined = undefined;
+  /** Answers to cancels echoed by a server that does not read them; one is expected. */
+  echoedCancels = 0;
   /** A cancel went out while `speaksContext` was unknown; its answer will tell. */
   #probing = false;
   /** Cancels held meanwhile (their request headers), sent once the server proves it reads them. */
@@ -103,6 +105,7 @@ export class ServerLink {
   /** A new connection: maybe another server. */
   reconnected(): void {
     this.speaksContext = undefined;
+    this.echoedCancels = 0;
     this.#probing = false;
     this.#held = [];
   }

@@ -58,13 +58,16 @@ export interface CallContextFields {
 export type ContextFrame = { kind: ContextKind.Call; call: CallContextFields } | { kind: ContextKind.Cancel };
 
 const encoder = new Encoder();
-const decoder = new Decoder({
-  maxStrLength: METADATA_LIMITS.maxBytes,
-  maxBinLength: METADATA_LIMITS.maxBytes,
-  maxArrayLength: 2,
-  maxMapLength: METADATA_LIMITS.maxEntries,
-  maxExtLength: 0,
-});
+/** Decoders by frame size limit (a server may raise it): no string or bytes can be longer. */
+const decoders = new Map<number, Decoder>();
+function decoderFor(maxBytes: number): Decoder {
+  let decoder = decoders.get(maxBytes);
+  if (!decoder) {
+    decoder = new Decoder({ maxStrLength: maxBytes, maxBinLength: maxBytes, maxArrayLength: 2, maxMapLength: METADATA_LIMITS.maxEntries, maxExtLength: 0 });
+    decoders.set(maxBytes, decoder);
+  }
+  return decoder;
+}
 
 /** The cancel frame, and the frame of its acknowledgement, are always the same 7 bytes. */
 export const CANCEL_FRAME: Buffer = Buffer.from([...MAGIC, CONTEXT_VERSION, ContextKind.Cancel]);
@@ -75,11 +78,15 @@ export function isContextFrame(frame: Uint8Array): boolean {
   return frame.byteLength >= FIXED && frame[0] === 0x00 && frame[1] === 0x7a && frame[2] === 0x72 && frame[3] === 0x70 && frame[4] === 0x63;
 }
 
-/** Checks metadata as a caller gives it; throws `TypeError`/`RangeError` naming the key. */
-export function checkMetadata(metadata: unknown): asserts metadata is Metadata {
+/**
+ * Checks metadata as a caller gives it and returns a plain copy of it, each value read
+ * once (what is sent is what was checked); throws `TypeError`/`RangeError` naming the key.
+ */
+export function checkMetadata(metadata: unknown): Metadata {
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
     throw new TypeError(`metadata must be an object of string keys to string or Uint8Array values, got ${metadata === null ? 'null' : Array.isArray(metadata) ? 'an array' : typeof metadata}`);
   }
+  const checked: Metadata = {};
   let entries = 0;
   for (const key in metadata) {
     if (!Object.hasOwn(metadata, key)) continue;
@@ -91,7 +98,9 @@ export function checkMetadata(metadata: unknown): asserts metadata is Metadata {
     if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
       throw new TypeError(`metadata ${key} must be a string or Uint8Array, got ${value === null ? 'null' : typeof value}`);
     }
+    checked[key] = value;
   }
+  return checked;
 }
 
 /**
@@ -138,16 +147,16 @@ export function decodeContextFrame(frame: Uint8Array, maxBytes: number = METADAT
   if (frame.byteLength > maxBytes) throw new ProtocolError(`the call's context (metadata) is ${frame.byteLength} bytes; this server takes at most ${maxBytes}`);
   const ms = (frame[7]! | (frame[8]! << 8) | (frame[9]! << 16) | (frame[10]! << 24)) >>> 0;
   const call: CallContextFields = { timeout: ms === NO_DEADLINE ? undefined : ms, metadata: undefined, curve: undefined };
-  if (frame.byteLength > CALL_FIXED) readExtensions(frame.subarray(CALL_FIXED), call);
+  if (frame.byteLength > CALL_FIXED) readExtensions(frame.subarray(CALL_FIXED), call, maxBytes);
   return { kind, call };
 }
 
-function readExtensions(bytes: Uint8Array, call: CallContextFields): void {
+function readExtensions(bytes: Uint8Array, call: CallContextFields, maxBytes: number): void {
   let map: unknown;
   try {
-    map = decoder.decode(bytes);
+    map = decoderFor(maxBytes).decode(bytes);
   } catch (cause) {
-    throw new ProtocolError(`the call's context frame is not valid msgpack after its fixed part`, { cause });
+    throw new ProtocolError(`the call's context frame is not valid msgpack after its fixed part: ${(cause as Error).message}`, { cause });
   }
   if (map === null || typeof map !== 'object' || Array.isArray(map) || map instanceof Uint8Array) {
     throw new ProtocolError(`the call's context frame must end in a msgpack map`);
@@ -156,11 +165,10 @@ function readExtensions(bytes: Uint8Array, call: CallContextFields): void {
   // Keys a later revision adds are skipped: one that must not be skipped raises the version.
   if (fields.m !== undefined) {
     try {
-      checkMetadata(fields.m);
+      call.metadata = checkMetadata(fields.m);
     } catch (cause) {
       throw new ProtocolError(`the call's metadata is malformed: ${(cause as Error).message}`, { cause });
     }
-    call.metadata = fields.m;
   }
   if (fields.k !== undefined) {
     const k = fields.k;
