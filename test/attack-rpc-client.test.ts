@@ -7,7 +7,6 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Router } from 'zeromq';
 import {
   GenericError,
   NotFoundError,
@@ -22,7 +21,7 @@ import {
   serveRpc,
 } from 'zrpc';
 import { encodeReplyHeader } from '../src/runtime/wire/header.js';
-import { bomb995, deepNesting, header15, longLengthBomb, mapHeader15, nestedMapBomb, rssMiB } from './support/attacks.js';
+import { bomb995, deepNesting, header15, longLengthBomb, mapHeader15, misbehavingRouter, nestedMapBomb, rssMiB } from './support/attacks.js';
 import { endpoint, recordingLogger, waitFor } from './support/helpers.js';
 
 const packer = new Packer();
@@ -31,30 +30,19 @@ const packer = new Packer();
 type Request = { envelope: Buffer[]; header: Buffer; name: string; args: unknown };
 type Answer = Array<Buffer | Uint8Array | string> | undefined;
 
-/** A ROUTER that answers each request with whatever `answer` returns (frames after the identity), or not at all. */
+/** A ROUTER that answers each request with whatever `answer` returns (frames after the envelope), or not at all. */
 async function evilServer(answer: (request: Request) => Answer | Answer[]) {
-  const router = new Router({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
-  await router.bind('tcp://127.0.0.1:*');
   const requests: Request[] = [];
-  const reading = (async () => {
-    for await (const frames of router) {
-      const [header, name, args] = frames.slice(-4);
-      const request = { envelope: frames.slice(0, -4), header: header!, name: name!.toString(), args: packer.decode(args!) };
-      requests.push(request);
-      const out = answer(request);
-      if (!out) continue;
-      const list = Array.isArray(out[0]) || out[0] === undefined ? (out as Answer[]) : [out as Answer];
-      for (const reply of list) if (reply) await router.send([...request.envelope, ...reply]);
-    }
-  })().catch(() => {});
-  return {
-    address: router.lastEndpoint!,
-    requests,
-    async [Symbol.asyncDispose]() {
-      router.close();
-      await reading;
-    },
-  };
+  const router = await misbehavingRouter(async (frames, socket) => {
+    const [header, name, args] = frames.slice(-4);
+    const request = { envelope: frames.slice(0, -4), header: header!, name: name!.toString(), args: packer.decode(args!) };
+    requests.push(request);
+    const out = answer(request);
+    if (!out) return;
+    const list = Array.isArray(out[0]) || out[0] === undefined ? (out as Answer[]) : [out as Answer];
+    for (const reply of list) if (reply) await socket.send([...request.envelope, ...reply]);
+  });
+  return { address: router.address, requests, [Symbol.asyncDispose]: () => router[Symbol.asyncDispose]() };
 }
 
 const errorReply = (request: Request, body: Uint8Array) => [encodeReplyHeader(0, request.header, true), body];

@@ -5,7 +5,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Dealer } from 'zeromq';
+import { Dealer, Router } from 'zeromq';
 import { decodeReplyHeader, encodeRequestHeader } from '../../src/runtime/wire/header.js';
 import { ExtData } from '../../src/runtime/wire/packer.js';
 
@@ -229,5 +229,24 @@ export function throwingMethods<M>(throwables: ReadonlyArray<[string, unknown]>,
       throw throwables[i]![1];
     }),
     returns: method((i: number) => throwables[i]![1]),
+  };
+}
+
+/**
+ * A ROUTER on a free loopback port that hands each message (routing identity first) to
+ * `onMessage`, which may answer whatever it likes: the server of attacks on clients.
+ */
+export async function misbehavingRouter(onMessage: (frames: Buffer[], router: Router) => Promise<void> | void) {
+  const router = new Router({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
+  await router.bind('tcp://127.0.0.1:*');
+  const reading = (async () => {
+    for await (const frames of router) await onMessage(frames, router);
+  })().catch(() => {});
+  return {
+    address: router.lastEndpoint!,
+    async [Symbol.asyncDispose]() {
+      router.close();
+      await reading;
+    },
   };
 }

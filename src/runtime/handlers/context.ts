@@ -45,6 +45,8 @@ export class CallContext {
   readonly #due: number | undefined;
   /** Answered: no deadline timer may start any more. */
   #done = false;
+  /** The deadline timer fired. */
+  #expired = false;
 
   constructor(method: string, init?: Uint8Array | CallContextInit) {
     this.method = method;
@@ -77,7 +79,11 @@ export class CallContext {
       if (this.#aborted) this.#controller.abort(this.#reason);
       else if (this.#due !== undefined && !this.#done) {
         // Unref'd: a deadline never keeps the process alive by itself.
-        this.#timer = setTimer(this.remaining, () => this.abort(deadlineError(this)));
+        this.#timer = setTimer(this.remaining, () => {
+          // Node's timers may fire a fraction of a millisecond before performance.now() agrees.
+          this.#expired = true;
+          this.abort(deadlineError(this));
+        });
         (this.#timer as { unref?: () => void } | undefined)?.unref?.();
       }
     }
@@ -96,7 +102,7 @@ export class CallContext {
 
   /** Whether the caller's deadline has passed (on the monotonic clock). */
   get pastDeadline(): boolean {
-    return this.#due !== undefined && performance.now() >= this.#due;
+    return this.#expired || (this.#due !== undefined && performance.now() >= this.#due);
   }
 
   /** @internal Called by the server on cancel, deadline, timeout or close. */
