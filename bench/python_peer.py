@@ -44,6 +44,8 @@ class Sink(aiozmq.rpc.AttrHandler):
                 self.first = True
                 say("FIRST")
             return
+        if a == -3:  # warm-up, not counted
+            return
         if a == -1:
             self.done = True
             seconds = time.perf_counter() - self.start
@@ -98,7 +100,7 @@ async def rpc_client():
     else:
         call = lambda: client.call.add(1, 2)  # noqa: E731
     inflight = config.get("inflight", 1)
-    await drive(call, inflight, seconds=0.3)
+    await drive(call, inflight, seconds=1)  # the warm-up the Node clients do too
     result = await drive(call, inflight, seconds=config.get("seconds", 2), calls=config.get("calls"))
     say("RESULT " + json.dumps(result))
     client.close()
@@ -130,6 +132,9 @@ async def sink_client():
     while not go.done():
         await send(-2)
         await asyncio.sleep(0.005)
+    warm_until = time.perf_counter() + 1  # the warm-up the Node senders do too
+    while time.perf_counter() < warm_until:
+        await send(-3)
     start = time.perf_counter()
     stop_at = start + config.get("seconds", 2)
     n = 0

@@ -21,7 +21,7 @@ const quick = process.argv.includes('--quick');
 // On a shared two-core machine one long measurement per implementation drifts with
 // whatever else runs; several short rounds, interleaved, let the median and the spread
 // tell a regression from noise. Five rounds outvote two bad ones; each measurement also
-// costs ~0.9 s of process start-up and warm-up, so 0.6 s windows keep a full run near 10 min.
+// costs ~1.6 s of process start-up and a 1 s warm-up, so 0.6 s windows keep a full run near 12 min.
 const rounds = quick ? 3 : 5;
 const seconds = quick ? 0.5 : 0.6;
 const root = fileURLToPath(new URL('../../', import.meta.url));
