@@ -3,7 +3,8 @@
  * `@pubsub`. Its methods are remote methods; a property whose type is an interface is a
  * namespace (`billing.refund` on the wire).
  */
-import { Node, type InterfaceDeclaration, type SourceFile, type Type } from 'ts-morph';
+import type { InterfaceDeclaration, SourceFile, Type } from 'ts-morph';
+import { Node } from './morph.js';
 import { Code, diagnosticAt, diagnosticAtPos } from './diagnostics.js';
 import { shadows } from './names.js';
 import { checkTags, tagsOf } from './tags.js';

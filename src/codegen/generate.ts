@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { Project, ts, type InterfaceDeclaration, type Node } from 'ts-morph';
+import type { InterfaceDeclaration } from 'ts-morph';
+import { Project, ts, type Node, type TS } from './morph.js';
 import { Code, diagnosticAt, GeneratorError, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { extractModule } from './extract.js';
 import type { ModuleModel } from './model.js';
@@ -55,9 +56,9 @@ export interface GenerateResult {
 
 // Types are read with strictNullChecks whatever the project says (optional and nullable
 // types must be exact on the wire); lint-like options are the user's build's business.
-const requiredOptions: ts.CompilerOptions = { strictNullChecks: true, noEmit: true, noUnusedLocals: false, noUnusedParameters: false };
+const requiredOptions: TS.CompilerOptions = { strictNullChecks: true, noEmit: true, noUnusedLocals: false, noUnusedParameters: false };
 
-const defaultOptions: ts.CompilerOptions = {
+const defaultOptions: TS.CompilerOptions = {
   target: ts.ScriptTarget.ES2022,
   module: ts.ModuleKind.NodeNext,
   moduleResolution: ts.ModuleResolutionKind.NodeNext,

@@ -3,7 +3,7 @@
  * with its value and position, several to a line if written so. Tags zrpc does not know
  * are errors with a suggestion, so a typo never silently drops a constraint.
  */
-import { Node, ts } from 'ts-morph';
+import { Node, ts } from './morph.js';
 import { Code, diagnosticAtPos, type Diagnostic } from './diagnostics.js';
 
 export interface Tag {

@@ -3,7 +3,8 @@
  * aliases and enums become declarations referenced by name; everything that cannot
  * cross the wire becomes a diagnostic that says what to do instead.
  */
-import { Node, ts, type ClassDeclaration, type Symbol as MorphSymbol, type Type } from 'ts-morph';
+import type { ClassDeclaration, Symbol as MorphSymbol, Type } from 'ts-morph';
+import { Node, ts, type TS } from './morph.js';
 import { constraintsOf, applyConstraints } from './constraints.js';
 import { Code, diagnosticAt, type Diagnostic, type Site } from './diagnostics.js';
 import { shadows } from './names.js';
@@ -15,8 +16,8 @@ const runtimeClasses = new Set<RuntimeClass>(['PyDate', 'PyTime', 'PyTimedelta',
 export class TypeMapper {
   readonly declarations = new Map<string, Declaration>();
   readonly diagnostics: Diagnostic[] = [];
-  readonly #names = new Map<ts.Symbol, string>();
-  readonly #inlining = new Set<ts.Type>();
+  readonly #names = new Map<TS.Symbol, string>();
+  readonly #inlining = new Set<TS.Type>();
   /** Classes with `@translator <code>`, by name: their code and the file that declares them. */
   readonly translators = new Map<string, { code: number; file: string }>();
 
@@ -148,7 +149,7 @@ export class TypeMapper {
   }
 
   #tuple(type: Type, site: Site): TypeNode {
-    const target = (type.compilerType as ts.TupleTypeReference).target;
+    const target = (type.compilerType as TS.TupleTypeReference).target;
     const elements: TupleElement[] = type.getTupleElements().map((element, i) => {
       const flags = target.elementFlags[i] ?? ts.ElementFlags.Required;
       const label = target.labeledElementDeclarations?.[i];
