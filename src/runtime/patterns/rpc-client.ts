@@ -20,7 +20,7 @@ import {
 import { encodeRequestHeader, REPLY_HEADER_SIZE, replyRequestId, senderPrefix } from '../wire/header.js';
 import type { DecodeLimits, Packer, TranslationTable } from '../wire/packer.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
-import { encodeCall, FrameCache, type Frames } from '../wire/frame-cache.js';
+import { encodeCall, FrameCache, hasKeys, type Frames } from '../wire/frame-cache.js';
 import { createSocket, endpointList, Service, type ServiceOptions } from '../socket/service.js';
 import { createPacker } from '../wire/translators.js';
 import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
@@ -128,8 +128,7 @@ class PendingCall {
   tried: ServerLink[] | undefined = undefined;
   /** The client's own health probe, not the application's call. */
   probe = false;
-  /** The request header, for the cancel that names this call. */
-  header: Buffer | undefined = undefined;
+
   /** `performance.now()` past which a call on the client's default timeout fails; 0 if it has none. */
   deadline = 0;
   signal: AbortSignal | undefined = undefined;
@@ -146,6 +145,11 @@ class PendingCall {
     readonly attemptTimeout: number | undefined,
     readonly idempotent: boolean,
   ) {}
+
+  /** The request header (the fourth frame from the end), for the cancel that names this call. */
+  get header(): Buffer {
+    return this.frames[this.frames.length - 4] as Buffer;
+  }
 
   release(): void {
     clearTimer(this.timer);
@@ -371,7 +375,6 @@ export class RpcClient extends Service {
     if (signal?.aborted) return Promise.reject(aborted(name, signal));
     const id = this.#nextId();
     let frames: Frames;
-    let header: Buffer;
     let attemptTimeout: number | undefined;
     const ownTimeout = options !== undefined && 'timeout' in options;
     let timeout = ownTimeout ? options.timeout : this.#timeout;
@@ -390,22 +393,17 @@ export class RpcClient extends Service {
         attemptTimeout = checkTimeout('attemptTimeout', options.attemptTimeout) ?? this.#attemptTimeout;
         if (attemptTimeout === undefined && timeout !== undefined && timeout !== Infinity) attemptTimeout = Math.ceil(timeout / 3);
       }
-      header = encodeRequestHeader(this.#prefix, id);
-      frames = [header];
-      // A call with nothing to carry is sent exactly as aiozmq sends it (WIRE.md).
+      const header = encodeRequestHeader(this.#prefix, id);
       const checked = metadata === undefined ? undefined : checkMetadata(metadata);
-      if (checked !== undefined && hasKeys(checked)) {
-        frames.unshift(encodeCallContext(sendDeadline ? timeout : undefined, checked, this.#curveProof));
-      } else if (sendDeadline || this.#curveProof) {
-        frames.unshift(encodeCallContext(sendDeadline ? timeout : undefined, undefined, this.#curveProof));
-      }
+      // A call with nothing to carry is sent exactly as aiozmq sends it (WIRE.md).
+      const carries = sendDeadline || this.#curveProof !== undefined || (checked !== undefined && hasKeys(checked));
+      frames = carries ? [encodeCallContext(sendDeadline ? timeout : undefined, checked, this.#curveProof), header] : [header];
       encodeCall(frames, this.#packer, this.#names, name, args, named);
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
       const call = new PendingCall(name, frames, resolve, reject, attemptTimeout, options?.idempotent === true);
-      call.header = header;
       this.#pending.set(id, call);
       if (probe) {
         call.probe = true;
@@ -526,7 +524,7 @@ export class RpcClient extends Service {
     // Retried only where another server can take it; else the attempt keeps waiting.
     const other = this.#links.some((l) => l.ready && l !== link);
     if (other) {
-      if (link && call.sent) this.#cancelOn(link, call);
+      if (link && call.sent) link.cancel(call.header);
       this.#redispatch(id, call);
     }
   }
@@ -647,13 +645,8 @@ export class RpcClient extends Service {
   /** The caller stopped waiting (abort, timeout): the server running the call is told, and it fails. */
   #giveUp(id: number, error: Error): void {
     const call = this.#pending.get(id);
-    if (call?.link && (call.sent || call.link.queue.inFlight === call.frames)) this.#cancelOn(call.link, call);
+    if (call?.link && (call.sent || call.link.queue.inFlight === call.frames)) call.link.cancel(call.header);
     this.#fail(id, error);
-  }
-
-  /** Tells the server holding the call to abort it (server-link.ts). */
-  #cancelOn(link: ServerLink, call: PendingCall): void {
-    if (call.header) link.cancel(call.header);
   }
 
   #nextId(): number {
@@ -778,10 +771,6 @@ function createClientSocket(options: RpcClientOptions): Dealer {
 }
 
 
-function hasKeys(record: object): boolean {
-  for (const _ in record) return true;
-  return false;
-}
 
 /** A client-side `Call`: what interceptors see of a call being made. */
 class ClientCall implements Call {

@@ -12,6 +12,7 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { ProtocolError } from '../errors/errors.js';
+import { hasKeys } from './frame-cache.js';
 
 export const CONTEXT_VERSION = 1;
 export const enum ContextKind {
@@ -177,9 +178,4 @@ function readExtensions(bytes: Uint8Array, call: CallContextFields, maxBytes: nu
     }
     call.curve = { key: k[0], proof: k[1] };
   }
-}
-
-function hasKeys(record: object): boolean {
-  for (const _ in record) return true;
-  return false;
 }

@@ -48,7 +48,8 @@ export function encodeCall(
   return frames;
 }
 
-function hasKeys(record: Readonly<Record<string, unknown>>): boolean {
+/** Whether an object has any enumerable key, without building the list. */
+export function hasKeys(record: object): boolean {
   for (const _ in record) return true;
   return false;
 }
