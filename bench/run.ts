@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick]`: zrpc against raw zeromq.js, Python aiozmq.rpc and grpc-js,
+ * `npm run bench [-- --quick | --only <text> [--rounds N] [--seconds S] [--impls zrpc,raw]]`: zrpc against raw zeromq.js, Python aiozmq.rpc and grpc-js,
  * servers and clients in separate processes on loopback. Each row is measured in rounds,
  * the implementations one after another within a round, and reported as the median of its
  * rounds with their min–max, and its ratio to raw zeromq.js's median from the same run.
@@ -18,12 +18,23 @@ import { manyServerRows } from './many-servers.js';
 import { median, renderChart, renderMarkdown, renderTable, renderTargets, type Row } from './report.js';
 
 const quick = process.argv.includes('--quick');
+/** The value after a flag, if given. */
+const flag = (name: string): string | undefined => {
+  const at = process.argv.indexOf(name);
+  return at < 0 ? undefined : process.argv[at + 1];
+};
+/**
+ * `--only echo` runs just the comparison rows whose title holds the text, and writes no
+ * results file: for trying a change on the rows it touches. `--impls` narrows them further.
+ */
+const only = flag('--only');
+const onlyImpls = flag('--impls')?.split(',');
 // On a shared two-core machine one long measurement per implementation drifts with
 // whatever else runs; several short rounds, interleaved, let the median and the spread
 // tell a regression from noise. Five rounds outvote two bad ones; each measurement also
 // costs ~1.6 s of process start-up and a 1 s warm-up, so 0.6 s windows keep a full run near 12 min.
-const rounds = quick ? 3 : 5;
-const seconds = quick ? 0.5 : 0.6;
+const rounds = Number(flag('--rounds') ?? (quick ? 3 : 5));
+const seconds = Number(flag('--seconds') ?? (quick ? 0.5 : 0.6));
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const worker = join(root, 'dist/bench/worker.js');
 const pythonPeer = join(root, 'bench/python_peer.py');
@@ -226,7 +237,17 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const progress = (text: string) => process.stderr.write(`bench: ${Math.round((performance.now() - begun) / 1000)} s, ${text}\n`);
 
-  for (const scenario of scenarios()) rows.push(...(await measureRounds(scenario, progress)));
+  for (const scenario of scenarios()) {
+    if (only !== undefined && !scenario.group.includes(only)) continue;
+    const impls = onlyImpls ? scenario.impls.filter((impl) => onlyImpls.includes(impl)) : scenario.impls;
+    rows.push(...(await measureRounds({ ...scenario, impls }, progress)));
+  }
+  if (only !== undefined) {
+    addTargets(rows);
+    console.log(`${renderTable(rows, label)}\n\n${renderTargets(rows).join('\n')}`);
+    rmSync(ipcDir, { recursive: true, force: true });
+    return;
+  }
   progress('many servers');
   rows.push(...(await manyServerRows(seconds)));
   progress('server memory');

@@ -214,6 +214,8 @@ describe('interop: Python aiozmq client, zrpc server', () => {
         "'tz': datetime.timezone(datetime.timedelta(days=-1, seconds=57600)), " +
         "'big': 18446744073709551615, 'bytes': b'\\x00\\xff', 't': (1, 2)}",
     );
+    assert.equal(await peer.value('echo_bytes'), 'True');
+    assert.equal(await peer.value('echo_big_bytes'), 'True');
     assert.equal(await peer.value('int_keys'), `"Map 1=>one [1,2]=>a"`.replaceAll('"', "'"));
     assert.equal(
       await peer.value('now'),

@@ -128,4 +128,76 @@ describe('packer', () => {
     const packer = new Packer();
     assert.throws(() => packer.decode(Buffer.from('81a95f5f70726f746f5f5f01', 'hex')), /__proto__/);
   });
+
+  describe('a bin sent back as it was received', () => {
+    /** A frame that is the whole of its memory, as ZeroMQ hands them over. */
+    const frame = (...parts: Array<number[] | Uint8Array>) => {
+      const bytes = Buffer.concat(parts.map((p) => Uint8Array.from(p)));
+      const own = Buffer.alloc(bytes.byteLength);
+      bytes.copy(own);
+      return own;
+    };
+    const data = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7) & 0xff);
+    /** Whether `sent` ends where `value` ends, in the same memory: sent without a copy. */
+    const inPlace = (sent: Uint8Array, value: Uint8Array) => sent.buffer === value.buffer && sent.byteOffset + sent.byteLength === value.byteOffset + value.byteLength;
+    const decodesTo = (sent: Uint8Array, bytes: Uint8Array) => assert.ok(Buffer.from(referenceDecode(sent) as Uint8Array).equals(bytes));
+
+    for (const [label, header, n] of [
+      ['bin16', [0xc5, 0x01, 0x2c], 300],
+      ['bin32', [0xc6, 0x00, 0x01, 0x00, 0x00], 65536],
+      ['bin32 where bin16 would do (a sender may choose it)', [0xc6, 0x00, 0x00, 0x01, 0x2c], 300],
+    ] as const) {
+      it(`encodes a decoded ${label} in place, as valid msgpack`, () => {
+        const received = frame([0x91], [...header], data(n));
+        const [value] = new Packer().decode(received) as [Buffer];
+        const sent = new Packer().encode(value);
+        assert.ok(inPlace(sent, value), 'no copy');
+        assert.deepEqual([...sent.subarray(0, header.length)], [...header]);
+        decodesTo(sent, data(n));
+      });
+    }
+
+    it('copies what is not a whole decoded bin: a part of one, one under 256 bytes, or bytes the app made', () => {
+      const packer = new Packer();
+      const received = frame([0x91, 0xc5, 0x01, 0x2c], data(300));
+      const [value] = packer.decode(received) as [Buffer];
+      const part = value.subarray(10);
+      const [small] = packer.decode(frame([0x91, 0xc4, 0xc8], data(200))) as [Buffer];
+      for (const bytes of [part, small, Buffer.from(data(300))]) assert.ok(!inPlace(packer.encode(bytes), bytes));
+      decodesTo(packer.encode(part), data(300).subarray(10));
+    });
+
+    it('copies a part whose prefix a peer crafted to look like a header for another length', () => {
+      // The peer's bytes 5 before the part say "bin32 of 100": the part is 290 bytes long.
+      const payload = data(300);
+      payload.set([0xc6, 0, 0, 0, 100], 5);
+      const [value] = new Packer().decode(frame([0x91, 0xc5, 0x01, 0x2c], payload)) as [Buffer];
+      const sent = new Packer().encode(value.subarray(10));
+      assert.ok(!inPlace(sent, value));
+      decodesTo(sent, payload.subarray(10));
+    });
+
+    it('sends a part in place when the peer put a right header before it: still valid msgpack of that part', () => {
+      const payload = data(300);
+      payload.set([0xc5, 0x01, 0x22], 7); // 0x122 = 290, the length from offset 10
+      const [value] = new Packer().decode(frame([0x91, 0xc5, 0x01, 0x2c], payload)) as [Buffer];
+      const sent = new Packer().encode(value.subarray(10));
+      assert.ok(inPlace(sent, value));
+      decodesTo(sent, payload.subarray(10));
+    });
+
+    it('never registers a frame that is a view into shared memory (Node\'s pool)', () => {
+      const pooled = Buffer.concat([Buffer.from([0x91, 0xc5, 0x01, 0x2c]), data(300)]);
+      assert.ok(pooled.byteLength < pooled.buffer.byteLength, 'the test needs a pooled buffer');
+      const [value] = new Packer().decode(pooled) as [Buffer];
+      assert.ok(!inPlace(new Packer().encode(value), value));
+    });
+
+    it('leaves bytes to a translator that takes them', () => {
+      const packer = new Packer({ 3: [Uint8Array, (b: Uint8Array) => b.subarray(0, 1), (b) => b] });
+      const [value] = packer.decode(frame([0x91, 0xc5, 0x01, 0x2c], data(300))) as [Uint8Array];
+      const sent = packer.encode(value);
+      assert.equal(sent[0], 0xd4, 'fixext 1: the translator ran');
+    });
+  });
 });

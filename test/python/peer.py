@@ -139,6 +139,13 @@ async def call_rpc(endpoint):
         {"when": dt.datetime(2024, 1, 2, 3, 4, 5, 678901), "ist": dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=IST),
          "date": dt.date(2024, 2, 29), "time": dt.time(13, 14, 15, 16), "delta": dt.timedelta(days=-1, seconds=5),
          "tz": dt.timezone(dt.timedelta(hours=-8)), "big": 2**64 - 1, "bytes": b"\x00\xff", "t": (1, 2)}))
+    async def echoed(value):
+        back = await client.call.echo(value)
+        return type(back) is bytes and back == value
+
+    # zrpc sends a bin it received back in place (bin16 and bin32 headers).
+    await show("echo_bytes", echoed(bytes(range(256)) + b"x" * 44))
+    await show("echo_big_bytes", echoed(bytes(range(256)) * 1025))
     await show("int_keys", client.call.keys({1: "one", (1, 2): "a"}))
     await show("now", client.call.now())
     await show("not_found", client.call.nope())

@@ -269,6 +269,8 @@ export class Packer {
   readonly #encoder: Encoder;
   readonly #decoder: WireDecoder;
   readonly #maxArrayLength: number;
+  /** Whether some translator takes byte arrays: then none is sent as it stands. */
+  readonly #translatesBytes: boolean;
   /** Non-string keys met in the current decode, by token index. */
   #keys: unknown[] = [];
   /**
@@ -279,6 +281,7 @@ export class Packer {
 
   constructor(table: TranslationTable = {}, limits: DecodeLimits = {}) {
     const codec = new TranslatorCodec(toMap(table));
+    this.#translatesBytes = codec.tryToEncode(Buffer.alloc(0)) !== null || codec.tryToEncode(new Uint8Array(0)) !== null;
     const { maxDepth, maxItems, ...lengths } = { ...DEFAULT_DECODE_LIMITS, ...limits };
     this.#maxArrayLength = lengths.maxArrayLength;
     // ignoreUndefined: `{ note: undefined }` is an absent optional property, not a null one.
@@ -302,6 +305,10 @@ export class Packer {
    * Small ones share Node's buffer pool (`Buffer.allocUnsafe`).
    */
   encode(value: unknown): Uint8Array {
+    if (value instanceof Buffer && value.byteLength >= ALIAS_AT && !this.#translatesBytes && received.has(value.buffer)) {
+      const framed = alreadyFramed(value);
+      if (framed) return framed;
+    }
     const bytes = this.#encoder.encodeSharedRef(value);
     // Small messages are copied out, into Node's pooled slab: a fresh ArrayBuffer each
     // (what slice() makes) costs more than the copy.
@@ -342,6 +349,8 @@ export class Packer {
       }
       if (items.length === length - 1) return items;
     }
+    // A frame ZeroMQ handed over is all of its memory; a view into a shared pool is not.
+    if (length >= ALIAS_AT && bytes.byteOffset === 0 && length === bytes.buffer.byteLength) received.add(bytes.buffer);
     const outer = this.#keys;
     this.#keys = [];
     try {
@@ -354,6 +363,34 @@ export class Packer {
       this.#keys = outer;
     }
   }
+}
+
+/** Byte arrays at least this long are sent in place when they already carry their header. */
+const ALIAS_AT = 256;
+/**
+ * The memory of messages decoded by any packer that could hold a bin worth sending in
+ * place: received frames, each the whole of its memory, which nothing but their decoded
+ * values points into. A gateway returning bytes it got from another server sends them in
+ * place too.
+ */
+const received = new WeakSet<ArrayBufferLike>();
+
+/**
+ * A bin decoded from a received message (decoding does not copy), returned as it came,
+ * travels back in place: its header is still there, right before it, in the frame's
+ * memory, which nothing else writes to. The caller makes sure `bytes` lies in such a frame;
+ * undefined unless the bytes before it are a bin header for exactly its length.
+ */
+function alreadyFramed(bytes: Buffer): Buffer | undefined {
+  const length = bytes.byteLength;
+  const at = bytes.byteOffset;
+  // 256 bytes or more: the header is c5 and a u16, or c6 and a u32 (a sender may use the longer).
+  const k = Math.min(at, 5);
+  const before = Buffer.from(bytes.buffer, at - k, k);
+  let header = 0;
+  if (k === 5 && before[0] === 0xc6 && before.readUInt32BE(1) === length) header = 5;
+  else if (k >= 3 && length <= 0xffff && before[k - 3] === 0xc5 && before.readUInt16BE(k - 2) === length) header = 3;
+  return header === 0 ? undefined : Buffer.from(bytes.buffer, at - header, length + header);
 }
 
 const NOT_ONE_BYTE = Symbol('not a one-byte value');
