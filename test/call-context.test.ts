@@ -20,7 +20,7 @@ import {
   type RpcServer,
 } from 'zrpc';
 import { encodeRequestHeader, REPLY_HEADER_SIZE } from '../src/runtime/wire/header.js';
-import { CANCEL_FRAME, encodeCallContext } from '../src/runtime/wire/context-frame.js';
+import { CANCEL_FRAME, encodeCallContext, isContextFrame } from '../src/runtime/wire/context-frame.js';
 import { z85Decode } from '../src/runtime/socket/z85.js';
 import { randomBytes } from 'node:crypto';
 import { endpoint, recordingLogger, waitFor } from './support/helpers.js';
@@ -172,6 +172,28 @@ describe('cancellation', () => {
     await assert.rejects(call, CallAbortedError);
     assert.ok((await waiting).reason instanceof CallAbortedError);
   });
+
+  for (const timeout of [undefined, 5000]) {
+    it(`sends no reply when a cancelled handler answers anyway, and releases it at once (server timeout ${timeout ?? 'none'})`, async () => {
+      let finish!: (value: string) => void;
+      const late = new Promise<string>((resolve) => (finish = resolve));
+      let aborted: unknown;
+      const handler = { stubborn: method((ctx: CallContext) => (ctx.signal.addEventListener('abort', () => (aborted = ctx.signal.reason)), late), withContext) };
+      await using server = await serve(handler, { bind: endpoint(), timeout });
+      using raw = await rawDealer(server.transport.bindings[0]!);
+      await raw.call(undefined, 9, 'stubborn');
+      await waitFor(() => server.running === 1, 2000, 'the call to run');
+      await raw.dealer.send([CANCEL_FRAME, encodeRequestHeader(1, 9), 'zrpc:cancel', Buffer.from([0x90]), Buffer.from([0x80])]);
+      const ack = await raw.dealer.receive();
+      assert.ok(isContextFrame(ack[0]!), 'the cancel is acknowledged');
+      assert.equal(server.running, 0, 'released before its handler ends');
+      assert.ok(aborted instanceof CallAbortedError);
+      finish('too late');
+      await raw.call(undefined, 10, 'stubborn');
+      const next = await raw.dealer.receive();
+      assert.equal(next.at(-2)!.readUInt32LE(4), 10, "the next reply is the next call's: none came for the cancelled one");
+    });
+  }
 
   it("ignores a cancel for a call it does not run, or another client's call of the same id", async () => {
     const service = holdingService();

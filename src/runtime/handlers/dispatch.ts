@@ -10,7 +10,7 @@ import { resolveMethod, stillResolves, type Handler, type MethodSpec, type Resol
 import { chain, type Call, type Interceptor, type Next } from './interceptor.js';
 import { logExceptions } from './log-exceptions.js';
 import type { Log } from '../socket/logger.js';
-import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
+import { checkTimeout, clearTimer, setTimer } from '../socket/timer.js';
 import type { Packer } from '../wire/packer.js';
 import type { TranslationTable, DecodeLimits } from '../wire/packer.js';
 import type { ServiceOptions } from '../socket/service.js';
@@ -116,8 +116,11 @@ export class Dispatcher {
   readonly #pattern: Call['pattern'];
   /** The interceptors around `#run`; undefined without any (the direct path). */
   readonly #chain: Next | undefined;
-  /** Running calls, each with the function that ends it early (timeout or close). */
-  readonly #running = new Map<CallContext, (error?: Error) => void>();
+  /**
+   * Running calls; under a server timeout each with the function that answers it early
+   * (timeout, cancel or close), else with nothing (see `#track`).
+   */
+  readonly #running = new Map<CallContext, ((error?: Error) => void) | undefined>();
   readonly #methods = new Map<string, { method: ResolvedMethod; sig: Signature }>();
   readonly #concurrency: number;
   /** zrpc's own methods, by reserved name (see `RESERVED_PREFIX`). */
@@ -257,12 +260,15 @@ export class Dispatcher {
   };
 
   #await<T>(context: CallContext, result: Promise<T>, check: (value: T) => T): Promise<T> {
+    this.#busy++;
+    if (this.#timeout === undefined) return this.#track(context, result, check);
     // Settled with plain values, never with another promise: each promise handed to a
     // resolve function costs the reply two more turns of the microtask queue.
     let resolve!: (value: T) => void;
     let reject!: (error: unknown) => void;
     const outcome = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
-    let timer: Timer;
+    const timeout = this.#timeout;
+    const timer = setTimer(timeout, () => finish(new RpcTimeoutError(`${context.method}: handler took longer than ${timeout} ms`)));
     const finish = (error?: Error) => {
       clearTimer(timer);
       context.done();
@@ -273,11 +279,6 @@ export class Dispatcher {
       }
     };
     this.#running.set(context, finish);
-    this.#busy++;
-    if (this.#timeout !== undefined) {
-      const timeout = this.#timeout;
-      timer = setTimer(timeout, () => finish(new RpcTimeoutError(`${context.method}: handler took longer than ${timeout} ms`)));
-    }
     result.then(
       (value) => {
         this.#ended();
@@ -300,9 +301,42 @@ export class Dispatcher {
     return outcome;
   }
 
+  /**
+   * A call under no server timeout: only a cancel or the close end it before its handler,
+   * and neither is answered. So the handler's own promise carries the outcome, with no
+   * promise or closure of the dispatcher's; a call ended early settles, once its handler
+   * does, with the reason it was ended for.
+   */
+  #track<T>(context: CallContext, result: Promise<T>, check: (value: T) => T): Promise<T> {
+    this.#running.set(context, undefined);
+    return result.then(
+      (value) => {
+        this.#ended();
+        if (!this.#running.delete(context)) throw context.signal.reason;
+        context.done();
+        return check(value);
+      },
+      (error: unknown) => {
+        this.#ended();
+        if (!this.#running.delete(context)) throw context.signal.reason;
+        context.done();
+        throw error;
+      },
+    );
+  }
+
+  /** Ends a running call early with `error`: its signal aborts, and it is no longer running. */
+  #end(context: CallContext, error: Error): void {
+    const finish = this.#running.get(context);
+    if (finish) return finish(error);
+    context.done();
+    this.#running.delete(context);
+    context.abort(error);
+  }
+
   /** Aborts one running call and settles it with `error` (its caller cancelled it). */
   cancel(context: CallContext, error: Error): void {
-    this.#running.get(context)?.(error);
+    if (this.#running.has(context)) this.#end(context, error);
   }
 
   /** Aborts every running handler and settles its call (the server is closing). */
@@ -311,7 +345,7 @@ export class Dispatcher {
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
-    for (const finish of [...this.#running.values()]) finish(error);
+    for (const context of [...this.#running.keys()]) this.#end(context, error);
   }
 }
 
