@@ -223,6 +223,11 @@ class TranslatorCodec implements ExtensionCodecType<undefined> {
   readonly #packers: Array<(value: any) => Uint8Array>;
   /** Index of the translator whose class has exactly this prototype. */
   readonly #exact = new Map<object, number>();
+  /**
+   * The translator for objects of each prototype met (NONE for none): the choice depends on
+   * the prototype chain alone, and every array, buffer and object sent asks for it.
+   */
+  readonly #byPrototype = new Map<object | null, number>();
   readonly #unpackers = new Map<number, (data: Uint8Array) => unknown>();
 
   constructor(table: ReadonlyMap<number, Translator>) {
@@ -235,19 +240,27 @@ class TranslatorCodec implements ExtensionCodecType<undefined> {
     for (let i = entries.length - 1; i >= 0; i--) this.#exact.set(this.#classes[i]!.prototype as object, i);
   }
 
+  /** Whether a translator takes objects of this prototype. */
+  takes(prototype: object | null): boolean {
+    return this.#translatorFor(prototype) !== NONE;
+  }
+
+  #translatorFor(prototype: object | null): number {
+    let index = this.#byPrototype.get(prototype);
+    if (index !== undefined) return index;
+    index = this.#exact.get(prototype as object) ?? this.#classes.findIndex((cls) => isInChain(cls.prototype as object, prototype));
+    // Prototypes come from the app's code; the bound is for one that makes them per value.
+    if (this.#byPrototype.size < MAX_PROTOTYPES) this.#byPrototype.set(prototype, index);
+    return index;
+  }
+
   tryToEncode(object: unknown): ExtData | null {
-    const classes = this.#classes;
-    for (let i = 0; i < classes.length; i++) {
-      if (object instanceof classes[i]!) {
-        // Only a translated object pays for the exact-class lookup; plain objects never reach it.
-        const index = this.#exact.get(Object.getPrototypeOf(object) as object) ?? i;
-        return new ExtData(this.#codes[index]!, this.#packers[index]!(object));
-      }
-    }
+    const prototype = Object.getPrototypeOf(object) as object | null;
+    const index = this.#translatorFor(prototype);
+    if (index !== NONE) return new ExtData(this.#codes[index]!, this.#packers[index]!(object));
     if (object instanceof ExtData) return object;
     if (Array.isArray(object) || ArrayBuffer.isView(object) || object instanceof Map) return null;
-    const proto = Object.getPrototypeOf(object);
-    if (proto === Object.prototype || proto === null) return null;
+    if (prototype === Object.prototype || prototype === null) return null;
     const name = (object as { constructor?: { name?: string } }).constructor?.name ?? typeof object;
     throw new EncodeError(
       `cannot encode an instance of ${name}: register a translator for it in translationTable, or send a plain object`,
@@ -259,6 +272,14 @@ class TranslatorCodec implements ExtensionCodecType<undefined> {
     // Opaque ext data is kept, so it must not alias the receive buffer.
     return unpack ? unpack(data) : new ExtData(type, data.slice());
   }
+}
+
+const NONE = -1;
+const MAX_PROTOTYPES = 1024;
+
+/** Whether `target` is `prototype` or on its chain: `instanceof`, decided by the prototype alone. */
+function isInChain(target: object, prototype: object | null): boolean {
+  return target === prototype || (prototype !== null && Object.prototype.isPrototypeOf.call(target, prototype));
 }
 
 /** A map key stands in for a non-string key while decoding; see `Packer.decode`. */
@@ -281,7 +302,7 @@ export class Packer {
 
   constructor(table: TranslationTable = {}, limits: DecodeLimits = {}) {
     const codec = new TranslatorCodec(toMap(table));
-    this.#translatesBytes = codec.tryToEncode(Buffer.alloc(0)) !== null || codec.tryToEncode(new Uint8Array(0)) !== null;
+    this.#translatesBytes = codec.takes(Buffer.prototype) || codec.takes(Uint8Array.prototype);
     const { maxDepth, maxItems, ...lengths } = { ...DEFAULT_DECODE_LIMITS, ...limits };
     this.#maxArrayLength = lengths.maxArrayLength;
     // ignoreUndefined: `{ note: undefined }` is an absent optional property, not a null one.
