@@ -323,7 +323,9 @@ export class Packer {
 
   /**
    * A buffer of its own: safe to hand to zeromq.js, which may send it without copying.
-   * Small ones share Node's buffer pool (`Buffer.allocUnsafe`).
+   * Small ones share Node's buffer pool (`Buffer.allocUnsafe`). The one exception: a bin
+   * of 256 bytes or more, decoded from a received frame and encoded as the whole value,
+   * comes back as that frame's memory (see `alreadyFramed`).
    */
   encode(value: unknown): Uint8Array {
     if (value instanceof Buffer && value.byteLength >= ALIAS_AT && !this.#translatesBytes && received.has(value.buffer)) {
