@@ -143,7 +143,7 @@ async def call_rpc(endpoint):
         back = await client.call.echo(value)
         return type(back) is bytes and back == value
 
-    # zrpc sends a bin it received back in place (bin16 and bin32 headers).
+    # Bytes of bin16 and bin32 size, through zrpc's decoder and encoder and back.
     await show("echo_bytes", echoed(bytes(range(256)) + b"x" * 44))
     await show("echo_big_bytes", echoed(bytes(range(256)) * 1025))
     await show("int_keys", client.call.keys({1: "one", (1, 2): "a"}))

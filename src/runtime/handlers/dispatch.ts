@@ -312,23 +312,27 @@ export class Dispatcher {
     return result.then(
       (value) => {
         this.#ended();
-        if (!this.#running.delete(context)) throw context.signal.reason;
+        if (!this.#running.delete(context)) throw this.#endedEarly.get(context);
         context.done();
         return check(value);
       },
       (error: unknown) => {
         this.#ended();
-        if (!this.#running.delete(context)) throw context.signal.reason;
+        if (!this.#running.delete(context)) throw this.#endedEarly.get(context);
         context.done();
         throw error;
       },
     );
   }
 
+  /** Why each call `#track` carries was ended before its handler: what it settles with. */
+  readonly #endedEarly = new WeakMap<CallContext, Error>();
+
   /** Ends a running call early with `error`: its signal aborts, and it is no longer running. */
   #end(context: CallContext, error: Error): void {
     const finish = this.#running.get(context);
     if (finish) return finish(error);
+    this.#endedEarly.set(context, error);
     context.done();
     this.#running.delete(context);
     context.abort(error);

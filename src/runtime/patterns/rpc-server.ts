@@ -217,11 +217,11 @@ export class RpcServer extends Service {
         this.#cancellable.set(key, context);
         result.then(
           (value) => {
-            this.#cancellable.delete(key);
+            this.#forget(key, context);
             if (!context.pastDeadline) this.#reply(envelope, header, name, value);
           },
           (error) => {
-            this.#cancellable.delete(key);
+            this.#forget(key, context);
             // A cancelled call's caller forgot it; past its deadline, the caller stopped waiting.
             if (!this.#cancels.has(error as object) && !context.pastDeadline) this.#replyError(envelope, header, name, error);
           },
@@ -232,6 +232,14 @@ export class RpcServer extends Service {
     } catch (error) {
       this.#replyError(envelope, header, name, error);
     }
+  }
+
+  /**
+   * A call ended: its key no longer leads to it. Only if it still does: a cancelled call
+   * ends when its handler does, and by then its caller may have reused the request id.
+   */
+  #forget(key: string, context: CallContext): void {
+    if (this.#cancellable.get(key) === context) this.#cancellable.delete(key);
   }
 
   /** The context of a call that came with a context frame: deadline, metadata, proven CURVE key. */

@@ -224,10 +224,13 @@ class TranslatorCodec implements ExtensionCodecType<undefined> {
   /** Index of the translator whose class has exactly this prototype. */
   readonly #exact = new Map<object, number>();
   /**
-   * The translator for objects of each prototype met (NONE for none): the choice depends on
-   * the prototype chain alone, and every array, buffer and object sent asks for it.
+   * The translator for objects of each prototype met (NONE for none), when the prototype
+   * chain alone decides: every array, buffer and object sent asks, and the date/time
+   * classes are six \`instanceof\` walks. A chain changed after its first use is not seen.
    */
-  readonly #byPrototype = new Map<object | null, number>();
+  readonly #byPrototype = new WeakMap<object, number>();
+  /** No class decides \`instanceof\` by itself (\`Symbol.hasInstance\`) or lacks a prototype (bound). */
+  readonly #byChain: boolean;
   readonly #unpackers = new Map<number, (data: Uint8Array) => unknown>();
 
   constructor(table: ReadonlyMap<number, Translator>) {
@@ -238,29 +241,42 @@ class TranslatorCodec implements ExtensionCodecType<undefined> {
     for (const [code, [, , unpack]] of entries) this.#unpackers.set(code, unpack);
     // The lowest code wins when one class is registered twice, as in the scan.
     for (let i = entries.length - 1; i >= 0; i--) this.#exact.set(this.#classes[i]!.prototype as object, i);
+    const ordinary = Function.prototype[Symbol.hasInstance];
+    this.#byChain = this.#classes.every((cls) => cls[Symbol.hasInstance] === ordinary && typeof cls.prototype === 'object' && cls.prototype !== null);
   }
 
-  /** Whether a translator takes objects of this prototype. */
-  takes(prototype: object | null): boolean {
-    return this.#translatorFor(prototype) !== NONE;
-  }
-
-  #translatorFor(prototype: object | null): number {
-    let index = this.#byPrototype.get(prototype);
-    if (index !== undefined) return index;
-    index = this.#exact.get(prototype as object) ?? this.#classes.findIndex((cls) => isInChain(cls.prototype as object, prototype));
-    // Prototypes come from the app's code; the bound is for one that makes them per value.
-    if (this.#byPrototype.size < MAX_PROTOTYPES) this.#byPrototype.set(prototype, index);
+  #translatorFor(object: object, prototype: object | null): number {
+    if (!this.#byChain) return this.#scan(object, prototype);
+    const key = prototype ?? NULL_PROTOTYPE;
+    let index = this.#byPrototype.get(key);
+    if (index === undefined) this.#byPrototype.set(key, (index = this.#scan(object, prototype)));
     return index;
   }
 
+  /** aiozmq's rule: the exact class first, then the first code whose class the object is an instance of. */
+  #scan(object: object, prototype: object | null): number {
+    const classes = this.#classes;
+    for (let i = 0; i < classes.length; i++) {
+      if (object instanceof classes[i]!) return this.#exact.get(prototype as object) ?? i;
+    }
+    return NONE;
+  }
+
   tryToEncode(object: unknown): ExtData | null {
+    // Only objects reach here from the encoder; a primitive is an instance of no class.
+    if ((typeof object !== 'object' && typeof object !== 'function') || object === null) return null;
     const prototype = Object.getPrototypeOf(object) as object | null;
-    const index = this.#translatorFor(prototype);
+    let index = this.#translatorFor(object, prototype);
+    if (index === NONE) {
+      if (object instanceof ExtData) return object;
+      if (Array.isArray(object) || ArrayBuffer.isView(object) || object instanceof Map) return null;
+      if (prototype === Object.prototype || prototype === null) return null;
+      // Before refusing, a fresh look: the chain may have gained a translated class since
+      // it was cached (a mixin applied at run time).
+      index = this.#scan(object, prototype);
+      if (index !== NONE && this.#byChain) this.#byPrototype.set(prototype, index);
+    }
     if (index !== NONE) return new ExtData(this.#codes[index]!, this.#packers[index]!(object));
-    if (object instanceof ExtData) return object;
-    if (Array.isArray(object) || ArrayBuffer.isView(object) || object instanceof Map) return null;
-    if (prototype === Object.prototype || prototype === null) return null;
     const name = (object as { constructor?: { name?: string } }).constructor?.name ?? typeof object;
     throw new EncodeError(
       `cannot encode an instance of ${name}: register a translator for it in translationTable, or send a plain object`,
@@ -275,12 +291,8 @@ class TranslatorCodec implements ExtensionCodecType<undefined> {
 }
 
 const NONE = -1;
-const MAX_PROTOTYPES = 1024;
-
-/** Whether `target` is `prototype` or on its chain: `instanceof`, decided by the prototype alone. */
-function isInChain(target: object, prototype: object | null): boolean {
-  return target === prototype || (prototype !== null && Object.prototype.isPrototypeOf.call(target, prototype));
-}
+/** The key of null-prototype objects in a WeakMap, which takes objects only. */
+const NULL_PROTOTYPE = {};
 
 /** A map key stands in for a non-string key while decoding; see `Packer.decode`. */
 const KEY_TOKEN = '\u0000zrpc-key:';
@@ -290,8 +302,6 @@ export class Packer {
   readonly #encoder: Encoder;
   readonly #decoder: WireDecoder;
   readonly #maxArrayLength: number;
-  /** Whether some translator takes byte arrays: then none is sent as it stands. */
-  readonly #translatesBytes: boolean;
   /** Non-string keys met in the current decode, by token index. */
   #keys: unknown[] = [];
   /**
@@ -302,7 +312,6 @@ export class Packer {
 
   constructor(table: TranslationTable = {}, limits: DecodeLimits = {}) {
     const codec = new TranslatorCodec(toMap(table));
-    this.#translatesBytes = codec.takes(Buffer.prototype) || codec.takes(Uint8Array.prototype);
     const { maxDepth, maxItems, ...lengths } = { ...DEFAULT_DECODE_LIMITS, ...limits };
     this.#maxArrayLength = lengths.maxArrayLength;
     // ignoreUndefined: `{ note: undefined }` is an absent optional property, not a null one.
@@ -323,15 +332,10 @@ export class Packer {
 
   /**
    * A buffer of its own: safe to hand to zeromq.js, which may send it without copying.
-   * Small ones share Node's buffer pool (`Buffer.allocUnsafe`). The one exception: a bin
-   * of 256 bytes or more, decoded from a received frame and encoded as the whole value,
-   * comes back as that frame's memory (see `alreadyFramed`).
+   * Small ones share Node's buffer pool (`Buffer.allocUnsafe`). Always a copy: what the
+   * app still holds may change after it is sent, and zeromq.js sends from this memory.
    */
   encode(value: unknown): Uint8Array {
-    if (value instanceof Buffer && value.byteLength >= ALIAS_AT && !this.#translatesBytes && received.has(value.buffer)) {
-      const framed = alreadyFramed(value);
-      if (framed) return framed;
-    }
     const bytes = this.#encoder.encodeSharedRef(value);
     // Small messages are copied out, into Node's pooled slab: a fresh ArrayBuffer each
     // (what slice() makes) costs more than the copy.
@@ -372,8 +376,6 @@ export class Packer {
       }
       if (items.length === length - 1) return items;
     }
-    // A frame ZeroMQ handed over is all of its memory; a view into a shared pool is not.
-    if (length >= ALIAS_AT && bytes.byteOffset === 0 && length === bytes.buffer.byteLength) received.add(bytes.buffer);
     const outer = this.#keys;
     this.#keys = [];
     try {
@@ -386,34 +388,6 @@ export class Packer {
       this.#keys = outer;
     }
   }
-}
-
-/** Byte arrays at least this long are sent in place when they already carry their header. */
-const ALIAS_AT = 256;
-/**
- * The memory of messages decoded by any packer that could hold a bin worth sending in
- * place: received frames, each the whole of its memory, which nothing but their decoded
- * values points into. A gateway returning bytes it got from another server sends them in
- * place too.
- */
-const received = new WeakSet<ArrayBufferLike>();
-
-/**
- * A bin decoded from a received message (decoding does not copy), returned as it came,
- * travels back in place: its header is still there, right before it, in the frame's
- * memory, which nothing else writes to. The caller makes sure `bytes` lies in such a frame;
- * undefined unless the bytes before it are a bin header for exactly its length.
- */
-function alreadyFramed(bytes: Buffer): Buffer | undefined {
-  const length = bytes.byteLength;
-  const at = bytes.byteOffset;
-  // 256 bytes or more: the header is c5 and a u16, or c6 and a u32 (a sender may use the longer).
-  const k = Math.min(at, 5);
-  const before = Buffer.from(bytes.buffer, at - k, k);
-  let header = 0;
-  if (k === 5 && before[0] === 0xc6 && before.readUInt32BE(1) === length) header = 5;
-  else if (k >= 3 && length <= 0xffff && before[k - 3] === 0xc5 && before.readUInt16BE(k - 2) === length) header = 3;
-  return header === 0 ? undefined : Buffer.from(bytes.buffer, at - header, length + header);
 }
 
 const NOT_ONE_BYTE = Symbol('not a one-byte value');

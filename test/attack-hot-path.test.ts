@@ -1,0 +1,380 @@
+/**
+ * Attacks on the hot path's shortcuts: what a reply shares with memory the app still
+ * holds (zeromq.js sends over 128 bytes without copying), translators chosen once per
+ * prototype (wire/packer.ts), and calls under no server timeout carried by their handler's
+ * own promise (handlers/dispatch.ts). Real sockets where the network is involved.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Dealer } from 'zeromq';
+import { decode as referenceDecode } from '@msgpack/msgpack';
+import { connectRpc, method, Packer, serveRpc, type CallContext } from 'zrpc';
+import { encodeRequestHeader, REPLY_HEADER_SIZE } from '../src/runtime/wire/header.js';
+import { CANCEL_FRAME, isContextFrame } from '../src/runtime/wire/context-frame.js';
+import { endpoint, waitFor } from './support/helpers.js';
+import { watchRejections } from './support/attacks.js';
+
+const packer = new Packer();
+const withContext = { context: true } as const;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `n` bytes of `byte`. */
+function filled(n: number, byte: number): Buffer {
+  return Buffer.alloc(n, byte);
+}
+
+describe('a reply never shares memory the app still holds', () => {
+  it('tcp: a handler that wipes its input after returning it does not change the reply (32 MiB echo)', async () => {
+    const handler = {
+      echo: method((b: Uint8Array) => {
+        // The app is done with the bytes once it returned them: it wipes them on the next turn.
+        setImmediate(() => b.fill(0));
+        return b;
+      }),
+    };
+    await using server = await serveRpc(handler, { bind: endpoint() });
+    await using client = await connectRpc({ connect: server.transport.bindings[0], timeout: 20_000 });
+    const sent = filled(32 * 2 ** 20, 0xab);
+    const got = (await client.call.echo(sent)) as Uint8Array;
+    assert.equal(got.byteLength, sent.byteLength);
+    const zeros = Buffer.from(got.buffer, got.byteOffset, got.byteLength).indexOf(0);
+    assert.equal(zeros, -1, `the reply was returned as 0xab bytes, but byte ${zeros} and on arrived as 0: the wipe after return reached the wire`);
+  });
+
+  it('inproc: a value the client already received does not change when the server later updates its state in place', async () => {
+    let stored: Uint8Array | undefined;
+    const handler = {
+      put: method((b: Uint8Array) => void (stored = b)),
+      get: method(() => stored),
+      clear: method(() => void stored!.fill(0)),
+    };
+    await using server = await serveRpc(handler, { bind: endpoint('inproc') });
+    await using client = await connectRpc({ connect: server.transport.bindings[0] });
+    await client.call.put(filled(8192, 0x5a));
+    const got = (await client.call.get()) as Uint8Array;
+    assert.equal(got[100], 0x5a);
+    await client.call.clear();
+    assert.equal(got[100], 0x5a, "the client's received value changed under it: it is the server's stored memory");
+  });
+
+  it("inproc: the client mutating the value it got does not corrupt the server's state", async () => {
+    let stored: Uint8Array | undefined;
+    const handler = {
+      put: method((b: Uint8Array) => void (stored = b)),
+      get: method(() => stored),
+      check: method(() => stored!.every((x) => x === 0x5a)),
+    };
+    await using server = await serveRpc(handler, { bind: endpoint('inproc') });
+    await using client = await connectRpc({ connect: server.transport.bindings[0] });
+    await client.call.put(filled(8192, 0x5a));
+    const got = (await client.call.get()) as Uint8Array;
+    got.fill(1); // the client's own copy, as far as it knows
+    assert.equal(await client.call.check(), true, "the server's stored bytes were overwritten by the client's in-place edit of its reply");
+  });
+
+  it('tcp: a reply queued behind a slow reader keeps the bytes it had when returned', async () => {
+    // The server holds one buffer it updates in place; `get` returns it. Replies queue in
+    // ZeroMQ (ROUTER, default high-water mark) while the caller does not read; then the
+    // buffer is updated; the queued replies must still carry what `get` returned.
+    let state = filled(1024 * 1024, 0x11);
+    const handler = {
+      put: method((b: Uint8Array) => void (state = b as Buffer)),
+      get: method(() => state),
+      bump: method(() => void state.fill(0x22)),
+    };
+    await using server = await serveRpc(handler, { bind: endpoint() });
+    const address = server.transport.bindings[0]!;
+    await using setup = await connectRpc({ connect: address });
+    await setup.call.put(filled(1024 * 1024, 0x11)); // a received bin: `get` now replies in place
+    const slow = new Dealer({ linger: 0, receiveHighWaterMark: 1, sendHighWaterMark: 0, receiveTimeout: 5000 });
+    slow.connect(address);
+    try {
+      const n = 24;
+      for (let id = 1; id <= n; id++) await slow.send([encodeRequestHeader(1, id), 'get', packer.encode([]), Buffer.from([0x80])]);
+      await waitFor(() => server.running === 0, 2000);
+      await sleep(300); // every get answered and queued somewhere between the server and the caller
+      // The reply to bump queues behind the gets (one send queue), so it is awaited last.
+      const bumped = setup.call.bump();
+      await waitFor(() => state[0] === 0x22, 2000, 'the update');
+      const bodies: Buffer[] = [];
+      for (let i = 0; i < n; i++) {
+        const frames = await slow.receive();
+        assert.equal(frames.at(-2)!.byteLength, REPLY_HEADER_SIZE);
+        bodies.push(Buffer.from(packer.decode(frames.at(-1)!) as Uint8Array));
+      }
+      const changed = bodies.filter((b) => b.includes(0x22)).length;
+      await bumped;
+      assert.equal(changed, 0, `${changed} of ${n} replies to get carry bytes written after get returned`);
+    } finally {
+      slow.close();
+    }
+  });
+});
+
+describe('holds: crafted frames to an echo, checked against a reference decoder', () => {
+  it('replies decode to exactly the bytes the handler returned, whatever the frame around them', async () => {
+    const handler = {
+      echo: method((b: unknown) => b),
+      first: method((xs: unknown[]) => xs[0]),
+      field: method((m: Record<string, unknown>) => m.v),
+      tail: method((b: Uint8Array, from: number) => b.subarray(from)),
+    };
+    await using server = await serveRpc(handler, { bind: endpoint() });
+    const dealer = new Dealer({ linger: 0, receiveTimeout: 5000 });
+    dealer.connect(server.transport.bindings[0]!);
+    const bin16 = (d: Uint8Array) => Buffer.concat([Buffer.from([0xc5, d.length >> 8, d.length & 0xff]), d]);
+    const bin32 = (d: Uint8Array) => { const h = Buffer.alloc(5); h[0] = 0xc6; h.writeUInt32BE(d.length, 1); return Buffer.concat([h, d]); };
+    const data = (n: number, seed = 0) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
+    const cases: Array<[string, string, Buffer, Uint8Array]> = [];
+    for (const n of [252, 253, 255, 256, 257, 300, 65535, 65536]) {
+      cases.push([`bin16/32 ${n}`, 'echo', Buffer.concat([Buffer.from([0x91]), n <= 0xffff ? bin16(data(n)) : bin32(data(n))]), data(n)]);
+      cases.push([`bin32 non-minimal ${n}`, 'echo', Buffer.concat([Buffer.from([0x91]), bin32(data(n))]), data(n)]);
+    }
+    cases.push(['nested in array', 'first', Buffer.concat([Buffer.from([0x91, 0x92]), bin16(data(400)), Buffer.from([0x01])]), data(400)]);
+    cases.push(['nested in map', 'field', Buffer.concat([Buffer.from([0x91, 0x81, 0xa1, 0x76]), bin32(data(400))]), data(400)]);
+    // A part whose preceding bytes the peer crafted: a right header, and a wrong one.
+    const crafted = data(600, 7);
+    crafted.set([0xc5, 0x01, 0xf4], 97); // 0x1f4 = 500: the length from offset 100
+    cases.push(['part after a crafted right header', 'tail', Buffer.concat([Buffer.from([0x92]), bin16(crafted), Buffer.from([100])]), crafted.subarray(100)]);
+    const wrong = data(600, 9);
+    wrong.set([0xc6, 0, 0, 0x01, 0xf3], 95); // says 499: the part is 500
+    cases.push(['part after a crafted wrong header', 'tail', Buffer.concat([Buffer.from([0x92]), bin16(wrong), Buffer.from([100])]), wrong.subarray(100)]);
+    const both = data(600, 11);
+    both.set([0xc6, 0, 0, 0xc5, 0x01, 0xf4].slice(1), 96); // bin16 right, the byte before c5 not c6
+    cases.push(['part after bytes that are a bin16 header and no bin32 one', 'tail', Buffer.concat([Buffer.from([0x92]), bin16(both), Buffer.from([100])]), both.subarray(100)]);
+    try {
+      let id = 0;
+      for (const [label, name, args, expected] of cases) {
+        id++;
+        await dealer.send([encodeRequestHeader(1, id), name, args, Buffer.from([0x80])]);
+        const frames = await dealer.receive();
+        assert.equal(frames.at(-2)![16], 0, `${label}: not an error reply`);
+        const body = frames.at(-1)!;
+        const value = referenceDecode(body);
+        assert.ok(value instanceof Uint8Array && Buffer.from(value).equals(Buffer.from(expected)), `${label}: reply decodes to the bytes returned`);
+        assert.ok(body[0] === 0xc4 || body[0] === 0xc5 || body[0] === 0xc6, `${label}: a bin`);
+        if (label === 'bin32 non-minimal 300') console.log(`# ${label}: reply header ${body.subarray(0, 5).toString('hex')} (in place: the peer's header comes back)`);
+      }
+      // A declared length far past the frame is refused, not trusted.
+      await dealer.send([encodeRequestHeader(1, 999), 'echo', Buffer.from([0x91, 0xc6, 0xff, 0xff, 0xff, 0xff, 1, 2, 3]), Buffer.from([0x80])]);
+      const refused = await dealer.receive();
+      assert.equal(refused.at(-2)![16], 1, 'an error reply');
+    } finally {
+      dealer.close();
+    }
+  });
+});
+
+describe('translator choice per prototype', () => {
+  it("applies a translator registered for a Buffer subclass, even to a received bin given that class's prototype", () => {
+    class Sealed extends Buffer {}
+    const pk = new Packer({ 9: [Sealed, (b: Uint8Array) => Uint8Array.of(b.byteLength & 0xff), (d) => d] });
+    const own = Buffer.alloc(304);
+    own.set([0x91, 0xc5, 0x01, 0x2c]);
+    const [bin] = pk.decode(own) as [Buffer];
+    Object.setPrototypeOf(bin, Sealed.prototype);
+    const sent = Buffer.from(pk.encode(bin));
+    assert.equal(sent[0], 0xd4, `the Sealed translator (ext 9, fixext 1) must run; got header ${sent.subarray(0, 3).toString('hex')}`);
+    // The same value made by the app, not received, is translated.
+    const made = Object.setPrototypeOf(Buffer.alloc(300), Sealed.prototype) as Buffer;
+    assert.equal(Buffer.from(pk.encode(made))[0], 0xd4);
+  });
+
+  it('honours Symbol.hasInstance on a translator class, as instanceof does (a branded, duck-typed class)', () => {
+    const brand = Symbol.for('test.money');
+    class Money {
+      static [Symbol.hasInstance](value: unknown): boolean {
+        return typeof value === 'object' && value !== null && brand in value;
+      }
+    }
+    const pk = new Packer({ 5: [Money, () => Uint8Array.of(1), (d) => d] });
+    // A Money made by another copy of the library (another prototype), or a branded plain object.
+    const plain = { [brand]: true, cents: 5 };
+    const sent = Buffer.from(pk.encode(plain));
+    assert.equal(sent[0], 0xd4, `instanceof Money holds, so the Money translator must run; got ${sent.toString('hex')}`);
+  });
+
+  it('accepts a bound class as a translator (instanceof works with bound functions)', () => {
+    class Point {
+      constructor(readonly x = 0) {}
+    }
+    const Bound = Point.bind(null) as unknown as typeof Point;
+    assert.ok(new Point() instanceof Bound);
+    let pk: Packer | undefined;
+    assert.doesNotThrow(() => (pk = new Packer({ 4: [Bound, () => Uint8Array.of(1), (d) => d] })));
+    assert.equal(Buffer.from(pk!.encode(new Point()))[0], 0xd4);
+    assert.deepEqual(pk!.decode(pk!.encode({ a: 1 })), { a: 1 });
+  });
+
+  it('follows a prototype chain changed after the first encode', () => {
+    class Base {}
+    class Later {}
+    const pk = new Packer({ 6: [Base, () => Uint8Array.of(6), (d) => d] });
+    assert.throws(() => pk.encode(new Later()), /cannot encode an instance of Later/);
+    Object.setPrototypeOf(Later.prototype, Base.prototype); // a mixin applied at run time
+    assert.ok(new Later() instanceof Base);
+    assert.equal(Buffer.from(pk.encode(new Later()))[0], 0xd4, 'instanceof Base now holds');
+  });
+
+  it('does not keep prototypes it met alive (a class made per call can be collected)', async () => {
+    const { setFlagsFromString } = await import('node:v8');
+    const { runInNewContext } = await import('node:vm');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const pk = new Packer({ 7: [Map, () => Uint8Array.of(7), (d) => d] });
+    const refs: Array<WeakRef<object>> = [];
+    (() => {
+      for (let i = 0; i < 50; i++) {
+        const proto = { big: new Uint8Array(1 << 20) };
+        refs.push(new WeakRef(proto));
+        assert.throws(() => pk.encode(Object.create(proto)));
+      }
+    })();
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await sleep(10);
+    }
+    const alive = refs.filter((r) => r.deref() !== undefined).length;
+    assert.equal(alive, 0, `${alive} prototypes (1 MiB each) are still held by the packer`);
+  });
+});
+
+describe('calls under no server timeout, carried by their handler', () => {
+  it('a cancelled call that ends late does not unregister a later call with the same id (a client that reuses ids)', async () => {
+    const finishers: Array<(v: string) => void> = [];
+    const aborted: unknown[] = [];
+    const handler = {
+      stubborn: method((ctx: CallContext) => {
+        const n = finishers.length;
+        ctx.signal.addEventListener('abort', () => (aborted[n] = ctx.signal.reason));
+        return new Promise<string>((resolve) => finishers.push(resolve));
+      }, withContext),
+    };
+    await using server = await serveRpc(handler, { bind: endpoint() });
+    const dealer = new Dealer({ linger: 0 });
+    dealer.connect(server.transport.bindings[0]!);
+    try {
+      const call = (id: number) => dealer.send([encodeRequestHeader(1, id), 'stubborn', packer.encode([]), Buffer.from([0x80])]);
+      const cancel = (id: number) => dealer.send([CANCEL_FRAME, encodeRequestHeader(1, id), 'zrpc:cancel', Buffer.from([0x90]), Buffer.from([0x80])]);
+      await call(9);
+      await waitFor(() => finishers.length === 1, 2000, 'call A to run');
+      await cancel(9);
+      assert.ok(isContextFrame((await dealer.receive())[0]!), 'cancel of A acknowledged');
+      // The caller is done with id 9 (it cancelled it): it uses it again.
+      await call(9);
+      await waitFor(() => finishers.length === 2, 2000, 'call B to run');
+      finishers[0]!('A, too late'); // A's handler ends now, ignoring its signal
+      await sleep(20);
+      await cancel(9); // the caller gives up on B
+      assert.ok(isContextFrame((await dealer.receive())[0]!), 'cancel of B acknowledged');
+      await sleep(20);
+      const bAborted = aborted[1] !== undefined;
+      finishers[1]!('B, too late');
+      await call(10);
+      await waitFor(() => finishers.length === 3, 2000, 'call C to run');
+      finishers[2]!('C');
+      const next = await dealer.receive();
+      const replyTo = next.at(-2)!.readUInt32LE(4);
+      assert.deepEqual(
+        { bAborted, replyTo },
+        { bAborted: true, replyTo: 10 },
+        "B's cancel must abort B's signal, and the next reply must be C's (10), not the cancelled B's (9)",
+      );
+    } finally {
+      dealer.close();
+    }
+  });
+
+  it('a restarted zrpc client with a stable routingId can still cancel its calls while a cancelled call of its former self runs on', async () => {
+    const finishers: Array<(v: string) => void> = [];
+    const aborted: boolean[] = [];
+    const handler = {
+      stubborn: method((ctx: CallContext) => {
+        const n = finishers.length;
+        aborted[n] = false;
+        ctx.signal.addEventListener('abort', () => (aborted[n] = true));
+        return new Promise<string>((resolve) => finishers.push(resolve));
+      }, withContext),
+    };
+    await using server = await serveRpc(handler, { bind: endpoint() });
+    const address = server.transport.bindings[0]!;
+    const options = { connect: address, socket: { routingId: 'worker-7' } };
+    {
+      // The first incarnation gives up on a call (its timeout): the server is told.
+      await using first = await connectRpc({ ...options, timeout: 100 });
+      await assert.rejects(first.call.stubborn());
+      await waitFor(() => aborted[0] === true, 2000, 'the first call to be cancelled');
+    }
+    await sleep(200); // the server sees the old connection go (a ROUTER refuses a second peer of one identity)
+    // The process restarts with the same identity; its ids start over.
+    await using second = await connectRpc(options);
+    const controller = new AbortController();
+    const call = second.withSignal(controller.signal).call.stubborn();
+    call.catch(() => {});
+    await waitFor(() => finishers.length === 2, 5000, 'the second call to run');
+    finishers[0]!('the first, long after'); // the old call's handler ends at last
+    await sleep(20);
+    controller.abort(); // the new incarnation gives up on its call
+    await sleep(100);
+    const secondAborted = aborted[1];
+    finishers[1]!('x');
+    assert.equal(secondAborted, true, "the second call's handler was never told of its cancel: it runs on, and its reply is sent");
+  });
+
+  it('holds: a cancel storm over many stubborn calls sends no reply for any, and a later call is answered', async () => {
+    const rejections = watchRejections();
+    const finishers: Array<(v: string) => void> = [];
+    const handler = {
+      stubborn: method(() => new Promise<string>((resolve) => finishers.push(resolve))),
+      quick: method(async () => 'ok'),
+    };
+    await using server = await serveRpc(handler, { bind: endpoint() });
+    const dealer = new Dealer({ linger: 0, receiveTimeout: 3000 });
+    dealer.connect(server.transport.bindings[0]!);
+    try {
+      const n = 300;
+      for (let id = 1; id <= n; id++) await dealer.send([encodeRequestHeader(1, id), 'stubborn', packer.encode([]), Buffer.from([0x80])]);
+      await waitFor(() => finishers.length === n, 5000, 'every call to run');
+      for (let round = 0; round < 3; round++) {
+        for (let id = 1; id <= n; id++) await dealer.send([CANCEL_FRAME, encodeRequestHeader(1, id), 'zrpc:cancel', Buffer.from([0x90]), Buffer.from([0x80])]);
+      }
+      let acks = 0;
+      while (acks < 3 * n) {
+        const frames = await dealer.receive();
+        assert.ok(isContextFrame(frames[0]!), 'only acknowledgements so far');
+        acks++;
+      }
+      assert.equal(server.running, 0);
+      for (const finish of finishers) finish('late');
+      await dealer.send([encodeRequestHeader(1, 9999), 'quick', packer.encode([]), Buffer.from([0x80])]);
+      const next = await dealer.receive();
+      assert.equal(next.at(-2)!.readUInt32LE(4), 9999, 'no reply for a cancelled call');
+    } finally {
+      dealer.close();
+    }
+    assert.deepEqual(rejections.stop(), []);
+  });
+
+  it('holds: close while many calls run (no timeout, handlers ignoring the signal) is prompt, and their late ends raise nothing', async () => {
+    const rejections = watchRejections();
+    const finishers: Array<(v: unknown) => void> = [];
+    const handler = {
+      stubborn: method(() => new Promise((resolve) => finishers.push(resolve))),
+      failing: method(() => new Promise((_, reject) => finishers.push(() => reject(new Error('late failure'))))),
+    };
+    const server = await serveRpc(handler, { bind: endpoint() });
+    const dealer = new Dealer({ linger: 0 });
+    dealer.connect(server.transport.bindings[0]!);
+    const n = 400;
+    for (let id = 1; id <= n; id++) await dealer.send([encodeRequestHeader(1, id), id % 2 ? 'stubborn' : 'failing', packer.encode([]), Buffer.from([0x80])]);
+    await waitFor(() => finishers.length === n, 5000, 'every call to run');
+    const started = performance.now();
+    await server.close();
+    assert.ok(performance.now() - started < 2000, 'close did not wait for the handlers');
+    assert.equal(server.running, 0);
+    for (const finish of finishers) finish('late');
+    await sleep(50);
+    dealer.close();
+    assert.deepEqual(rejections.stop(), []);
+  });
+});
