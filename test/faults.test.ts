@@ -141,12 +141,14 @@ describe('faults', () => {
     await using server = await serveRpc({}, { bind: endpoint(), heartbeat: { interval: 100, timeout: 300 } });
     const events: string[] = [];
     const socket = server.transport.socket;
-    socket.events.on('accept', () => events.push('accept'));
+    // The handshake, not the accept: heartbeats start only once it is done, and a peer
+    // frozen before that is left to the 30 s handshake timeout (seen on a loaded machine).
+    socket.events.on('handshake', () => events.push('handshake'));
     socket.events.on('disconnect', () => events.push('disconnect'));
     const peer = new LineProcess(process.execPath, [script('stopped-peer'), server.transport.bindings[0]!]);
     try {
       await peer.line('CONNECTED');
-      await waitFor(() => events.includes('accept'), 3000, 'the connection');
+      await waitFor(() => events.includes('handshake'), 3000, 'the connection');
       process.kill(peerPid(peer), 'SIGSTOP');
       await waitFor(() => events.includes('disconnect'), 5000, 'the heartbeat to give up on the frozen peer');
     } finally {
