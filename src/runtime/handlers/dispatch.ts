@@ -118,7 +118,7 @@ export class Dispatcher {
   readonly #chain: Next | undefined;
   /**
    * Running calls; under a server timeout each with the function that answers it early
-   * (timeout, cancel or close), else with nothing (see `#track`).
+   * (timeout, cancel or close; see `#end`), else with nothing (see `#track`).
    */
   readonly #running = new Map<CallContext, ((error?: Error) => void) | undefined>();
   readonly #methods = new Map<string, { method: ResolvedMethod; sig: Signature }>();
@@ -268,22 +268,20 @@ export class Dispatcher {
     let reject!: (error: unknown) => void;
     const outcome = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
     const timeout = this.#timeout;
-    const timer = setTimer(timeout, () => finish(new RpcTimeoutError(`${context.method}: handler took longer than ${timeout} ms`)));
-    const finish = (error?: Error) => {
+    const timer = setTimer(timeout, () => this.#end(context, new RpcTimeoutError(`${context.method}: handler took longer than ${timeout} ms`)));
+    // Answered early (timeout, cancel, close): see `#end`.
+    this.#running.set(context, (error) => (clearTimer(timer), reject(error)));
+    const settle = (): boolean => {
+      this.#ended();
+      // A handler that ends after its timeout or the close is already answered.
+      if (!this.#running.delete(context)) return false;
       clearTimer(timer);
       context.done();
-      this.#running.delete(context);
-      if (error) {
-        context.abort(error);
-        reject(error);
-      }
+      return true;
     };
-    this.#running.set(context, finish);
     result.then(
       (value) => {
-        this.#ended();
-        if (!this.#running.has(context)) return;
-        finish();
+        if (!settle()) return;
         try {
           resolve(check(value));
         } catch (error) {
@@ -291,11 +289,7 @@ export class Dispatcher {
         }
       },
       (error: unknown) => {
-        this.#ended();
-        // A handler that fails after its timeout or the close is already answered.
-        if (!this.#running.has(context)) return;
-        finish();
-        reject(error);
+        if (settle()) reject(error);
       },
     );
     return outcome;
@@ -328,14 +322,18 @@ export class Dispatcher {
   /** Why each call `#track` carries was ended before its handler: what it settles with. */
   readonly #endedEarly = new WeakMap<CallContext, Error>();
 
-  /** Ends a running call early with `error`: its signal aborts, and it is no longer running. */
+  /**
+   * Ends a running call early with `error`: it is no longer running and its signal aborts.
+   * A call under a timeout is answered with `error` now; one `#track` carries settles
+   * with it once its handler ends.
+   */
   #end(context: CallContext, error: Error): void {
-    const finish = this.#running.get(context);
-    if (finish) return finish(error);
-    this.#endedEarly.set(context, error);
-    context.done();
+    const answer = this.#running.get(context);
     this.#running.delete(context);
+    context.done();
     context.abort(error);
+    if (answer) answer(error);
+    else this.#endedEarly.set(context, error);
   }
 
   /** Aborts one running call and settles it with `error` (its caller cancelled it). */

@@ -271,10 +271,12 @@ class TranslatorCodec implements ExtensionCodecType<undefined> {
       if (object instanceof ExtData) return object;
       if (Array.isArray(object) || ArrayBuffer.isView(object) || object instanceof Map) return null;
       if (prototype === Object.prototype || prototype === null) return null;
-      // Before refusing, a fresh look: the chain may have gained a translated class since
-      // it was cached (a mixin applied at run time).
-      index = this.#scan(object, prototype);
-      if (index !== NONE && this.#byChain) this.#byPrototype.set(prototype, index);
+      // Before refusing a cached answer, a fresh look: the chain may have gained a
+      // translated class since (a mixin applied at run time).
+      if (this.#byChain) {
+        index = this.#scan(object, prototype);
+        if (index !== NONE) this.#byPrototype.set(prototype, index);
+      }
     }
     if (index !== NONE) return new ExtData(this.#codes[index]!, this.#packers[index]!(object));
     const name = (object as { constructor?: { name?: string } }).constructor?.name ?? typeof object;
