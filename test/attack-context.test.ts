@@ -252,6 +252,47 @@ describe('attack: cancels', () => {
     assert.equal(await client.withTimeout(1000).call.echo('served again'), 'served again');
   });
 
+  it('ends calls waiting for a slot as it ends running ones: a cancel or a deadline passed while held means the call never runs', async () => {
+    const logger = recordingLogger();
+    const ran: Array<{ n: number; remaining: number }> = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await using server = await serveRpc(
+      {
+        gate: method(() => gate),
+        note: method((n: number, ctx: CallContext) => (ran.push({ n, remaining: ctx.remaining }), n), withContext),
+      },
+      { bind: endpoint(), concurrency: 1, logger },
+    );
+    await using client = await connectRpc({ connect: server.transport.bindings[0] });
+    const busy = client.call.gate();
+    await waitFor(() => server.running === 1, 2000, 'the call that takes the one slot');
+    const controller = new AbortController();
+    const cancelled = client.withSignal(controller.signal).call.note(2);
+    const expiring = client.withTimeout(150).call.note(3);
+    const sentAt = performance.now();
+    const waiting = client.withTimeout(5000).call.note(4);
+    // A raw peer's call with a 100 ms deadline, which no cancel follows.
+    await using peer = new Peer(server.transport.bindings[0]!);
+    await peer.send(callFrames(contextWith(100), 7, 'note', [7]));
+    await sleep(50);
+    controller.abort();
+    await assert.rejects(cancelled, CallAbortedError);
+    await assert.rejects(expiring, RpcTimeoutError);
+    await sleep(100);
+    const releasedAt = performance.now();
+    release();
+    await busy;
+    assert.equal(await waiting, 4);
+    await sleep(50);
+    assert.deepEqual(ran.map((r) => r.n), [4], 'only the call whose caller still waits runs once the slot frees');
+    assert.ok(!peer.replies.has(7), 'a call past its deadline is not answered');
+    // Its deadline counts from its arrival, not from when the slot freed (transit allowed 100 ms).
+    const held = releasedAt - sentAt;
+    assert.ok(ran[0]!.remaining <= 5000 - held + 100, `the held call had ${ran[0]!.remaining.toFixed(0)} ms left after ${held.toFixed(0)} ms held`);
+    assert.ok(logger.lines.some((l) => l.message.includes('deadline passed while it waited for a free slot')), 'the dropped call is logged');
+  });
+
   it('answers a call across a wall-clock step (deadlines run on the monotonic clock)', async () => {
     const realNow = Date.now;
     await using server = await serveRpc(

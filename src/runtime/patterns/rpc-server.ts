@@ -122,10 +122,12 @@ export class RpcServer extends Service {
   /**
    * Calls read while the server runs as many as it may wait here, in order, for a slot;
    * reading on meanwhile lets cancels (and health probes) through, which end or answer
-   * calls at once. Bounded: once full, the reader stops, and ZeroMQ's high-water marks
-   * push back on senders.
+   * calls at once, held ones included. Bounded: once full, the reader stops, and
+   * ZeroMQ's high-water marks push back on senders.
    */
-  readonly #held: Buffer[][] = [];
+  readonly #held: HeldCall[] = [];
+  /** The held calls a cancel can reach, by the key of `#cancellable`. */
+  readonly #heldByKey = new Map<string, HeldCall>();
   #heldBytes = 0;
   /** Set while a wait for a free slot is under way. */
   #slotWait: Promise<void> | undefined;
@@ -134,8 +136,12 @@ export class RpcServer extends Service {
 
   #onMessage(frames: Buffer[]): void {
     if ((this.#held.length > 0 || this.#dispatcher.full) && !jumpsTheQueue(frames)) {
-      this.#held.push(frames);
-      this.#heldBytes += byteLength(frames);
+      // Its deadline counts from now, not from when a slot frees up (WIRE.md).
+      const envelopeEnd = envelopeEndOf(frames);
+      const held: HeldCall = { frames, bytes: byteLength(frames), receivedAt: performance.now(), key: cancelKey(frames, frames[frames.length - 4]!, envelopeEnd) };
+      this.#held.push(held);
+      this.#heldByKey.set(held.key, held);
+      this.#heldBytes += held.bytes;
       this.#waitForSlot();
       return;
     }
@@ -159,14 +165,22 @@ export class RpcServer extends Service {
 
   #runHeld(): void {
     while (this.#held.length > 0 && !this.#dispatcher.full && !this.closed) {
-      const frames = this.#held.shift()!;
-      this.#heldBytes -= byteLength(frames);
-      this.#onRequest(frames);
+      const held = this.#held.shift()!;
+      this.#heldBytes -= held.bytes;
+      // A cancelled one left only its place in the line (see #cancel).
+      if (held.frames.length === 0) continue;
+      if (this.#heldByKey.get(held.key) === held) this.#heldByKey.delete(held.key);
+      this.#onRequest(held.frames, held.receivedAt);
     }
     if (this.closed) {
       this.#held.length = 0;
+      this.#heldByKey.clear();
       this.#heldBytes = 0;
     } else if (this.#held.length > 0) this.#waitForSlot();
+    this.#resumeReading();
+  }
+
+  #resumeReading(): void {
     const resume = this.#resume;
     if (resume && this.#readAhead() === undefined) {
       this.#resume = undefined;
@@ -174,7 +188,8 @@ export class RpcServer extends Service {
     }
   }
 
-  #onRequest(frames: Buffer[]): void {
+  /** `receivedAt`: when a call held for a slot arrived (`performance.now()`); its deadline counts from then. */
+  #onRequest(frames: Buffer[], receivedAt?: number): void {
     const count = frames.length;
     // A ROUTER message is [envelope..., context?, header, name, args, kwargs] with at
     // least one identity frame; anything shorter cannot be answered.
@@ -187,8 +202,8 @@ export class RpcServer extends Service {
     }
     // A zrpc client's context frame comes right before the header (WIRE.md); it is read
     // here and not echoed: the reply's shape tells the client it was understood.
-    const hasContext = count >= 6 && isContextFrame(frames[count - 5]!);
-    const envelopeEnd = hasContext ? count - 5 : count - 4;
+    const envelopeEnd = envelopeEndOf(frames);
+    const hasContext = envelopeEnd === count - 5;
     // One identity frame is the common case (no proxy in between): skip the slice.
     const envelope = envelopeEnd === 1 ? [frames[0]!] : frames.slice(0, envelopeEnd);
     const header = frames[count - 4]!;
@@ -207,13 +222,20 @@ export class RpcServer extends Service {
         return;
       }
       if (fields?.timeout === 0) throw new RpcTimeoutError(`${name}: the caller's deadline passed before the call arrived`);
+      const heldFor = receivedAt === undefined ? 0 : performance.now() - receivedAt;
+      if (fields?.timeout !== undefined && heldFor >= fields.timeout) {
+        // Its caller stopped waiting while it waited for a slot: running it would be work
+        // for nobody, and its answer a late reply.
+        this.events.warn('expired while held', `${clip(name)}: dropped a call whose deadline passed while it waited for a free slot (the server is at its concurrency limit)`);
+        return;
+      }
       const call = decodeArguments(this.#packer, name, frames[count - 2]!, frames[count - 1]!);
       const peer = envelope[envelope.length - 1];
-      const context = fields ? this.#contextOf(name, peer, fields) : new CallContext(name, peer);
+      const context = fields ? this.#contextOf(name, peer, fields, heldFor) : new CallContext(name, peer);
       const result = this.#dispatcher.call(name, call, context);
       if (result instanceof Promise) {
         // A call still running can be cancelled by its caller (a zrpc client; WIRE.md).
-        const key = cancelKey(envelope, header);
+        const key = cancelKey(envelope, header, envelope.length);
         this.#cancellable.set(key, context);
         result.then(
           (value) => {
@@ -243,7 +265,7 @@ export class RpcServer extends Service {
   }
 
   /** The context of a call that came with a context frame: deadline, metadata, proven CURVE key. */
-  #contextOf(name: string, peer: Uint8Array | undefined, fields: CallContextFields): CallContext {
+  #contextOf(name: string, peer: Uint8Array | undefined, fields: CallContextFields, heldFor: number): CallContext {
     let curveKey: (() => string | undefined) | undefined;
     const proof = fields.curve;
     const verifier = this.#curve;
@@ -262,7 +284,7 @@ export class RpcServer extends Service {
     }
     return new CallContext(name, {
       peer,
-      deadline: fields.timeout === undefined ? undefined : Date.now() + fields.timeout,
+      deadline: fields.timeout === undefined ? undefined : Date.now() + fields.timeout - heldFor,
       metadata: fields.metadata,
       curveKey,
     });
@@ -274,11 +296,23 @@ export class RpcServer extends Service {
    * read here (WIRE.md, "Cancel").
    */
   #cancel(envelope: Buffer[], header: Buffer): void {
-    const key = cancelKey(envelope, header);
+    const key = cancelKey(envelope, header, envelope.length);
     const context = this.#cancellable.get(key);
     this.#send([...envelope, CANCEL_ACK_FRAME], encodeReplyHeader(this.#prefix, header, false), NIL);
-    // Already answered, or never here (a cancel may cross its reply): nothing to abort.
-    if (!context) return;
+    if (!context) {
+      // Still waiting for a slot: it never runs. Its frames go now; its place in the line
+      // goes when its turn comes (the line is an array, and cancels may come by the thousand).
+      const held = this.#heldByKey.get(key);
+      if (held) {
+        this.#heldByKey.delete(key);
+        this.#heldBytes -= held.bytes;
+        held.bytes = 0;
+        held.frames = [];
+        this.#resumeReading();
+      }
+      // Otherwise already answered, or never here (a cancel may cross its reply): nothing to abort.
+      return;
+    }
     this.#cancellable.delete(key);
     const error = new CallAbortedError(`${context.method}: cancelled by the caller`);
     this.#cancels.add(error);
@@ -338,6 +372,16 @@ export class RpcServer extends Service {
 
 const NIL = Buffer.from([0xc0]);
 
+/** A call waiting for a free slot. */
+interface HeldCall {
+  /** Emptied when its caller cancels it. */
+  frames: Buffer[];
+  bytes: number;
+  /** `performance.now()` on arrival (the monotonic clock: a wall-clock step moves no deadline). */
+  readonly receivedAt: number;
+  readonly key: string;
+}
+
 /** Calls held while the server is full, at most (or their bytes). */
 const MAX_HELD_CALLS = 1024;
 const MAX_HELD_BYTES = 16 * 2 ** 20;
@@ -353,13 +397,20 @@ function jumpsTheQueue(frames: Buffer[]): boolean {
 }
 
 
+/** Where a request's routing envelope ends: before its context frame, if any, or its header. */
+function envelopeEndOf(frames: readonly Buffer[]): number {
+  const count = frames.length;
+  return count >= 6 && isContextFrame(frames[count - 5]!) ? count - 5 : count - 4;
+}
+
 /**
- * Who sent a call and which of theirs it is: the request id and the routing envelope,
- * each frame after its length, so no two envelopes make the same key.
+ * Who sent a call and which of theirs it is: the request id and the routing envelope
+ * (the first `envelopeEnd` frames), each frame after its length, so no two envelopes
+ * make the same key.
  */
-function cancelKey(envelope: Buffer[], header: Buffer): string {
+function cancelKey(frames: readonly Buffer[], header: Buffer, envelopeEnd: number): string {
   let key = header.toString('latin1', 4, 8);
-  for (const frame of envelope) key += `${frame.byteLength}:${frame.toString('latin1')}`;
+  for (let i = 0; i < envelopeEnd; i++) key += `${frames[i]!.byteLength}:${frames[i]!.toString('latin1')}`;
   return key;
 }
 
