@@ -128,6 +128,21 @@ describe('deadlines', () => {
     assert.match(String((reply.body as unknown[])[2]), /deadline passed before the call arrived/);
     assert.equal(ran, false);
   });
+
+  it('sends the time left when the call goes out, not when it was made (it waited for a server to come up)', async () => {
+    const address = endpoint('ipc');
+    const remaining: number[] = [];
+    await using client = await connectRpc({ connect: address });
+    const madeAt = performance.now();
+    const call = client.with({ timeout: 3000 }).call.left();
+    await sleep(300);
+    const server = await serve({ left: method((ctx: CallContext) => void remaining.push(ctx.remaining), withContext) }, { bind: address });
+    await call.finally(() => server.close());
+    const waited = performance.now() - madeAt;
+    assert.equal(remaining.length, 1);
+    assert.ok(remaining[0]! <= 3000 - 300 + 5, `the server saw ${remaining[0]!.toFixed(0)} ms left of 3000 after the call waited ${waited.toFixed(0)} ms for it`);
+    assert.ok(remaining[0]! >= 3000 - waited - 5, `the server saw ${remaining[0]!.toFixed(0)} ms left, less than the caller had`);
+  });
 });
 
 describe('cancellation', () => {

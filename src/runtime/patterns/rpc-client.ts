@@ -26,7 +26,7 @@ import { createPacker } from '../wire/translators.js';
 import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
 import { byteLength, SendQueue } from '../socket/send-queue.js';
 import { ServerLink, type LinkEvents } from './server-link.js';
-import { checkMetadata, ContextKind, encodeCallContext, isContextFrame, type CurveProof, type Metadata } from '../wire/context-frame.js';
+import { checkMetadata, ContextKind, encodeCallContext, isContextFrame, withTimeLeft, type CurveProof, type Metadata } from '../wire/context-frame.js';
 import { currentContext, enableContextPropagation, type CallContext } from '../handlers/context.js';
 import { chain, type Call, type Interceptor, type Next } from '../handlers/interceptor.js';
 import { curveProof } from '../socket/curve-proof.js';
@@ -131,6 +131,8 @@ class PendingCall {
 
   /** `performance.now()` past which a call on the client's default timeout fails; 0 if it has none. */
   deadline = 0;
+  /** `performance.now()` at which the deadline its context frame sends runs out; 0 if it sends none. */
+  contextDue = 0;
   signal: AbortSignal | undefined = undefined;
   /** The signal of the handler the call is made from (its cancellation is the call's). */
   parentSignal: AbortSignal | undefined = undefined;
@@ -409,6 +411,7 @@ export class RpcClient extends Service {
         call.probe = true;
         this.#probes++;
       }
+      if (sendDeadline && timeout !== undefined && timeout !== Infinity) call.contextDue = performance.now() + timeout;
       if (timeout === this.#timeout && timeout <= MAX_SWEPT_TIMEOUT) {
         call.deadline = performance.now() + timeout;
         this.#sweeper ??= setTimeout(this.#sweep, timeout);
@@ -485,6 +488,8 @@ export class RpcClient extends Service {
     link.inFlight++;
     const attempt = ++call.attempt;
     if (call.idempotent) (call.tried ??= []).push(link);
+    // The server is told the time left now: the call may have waited for a server, or be a retry.
+    if (call.contextDue !== 0) call.frames[0] = withTimeLeft(call.frames[0] as Buffer, call.contextDue - performance.now());
     if (call.attemptTimeout !== undefined) {
       clearTimer(call.attemptTimer);
       call.attemptTimer = setTimer(call.attemptTimeout, () => this.#attemptTimedOut(id, call, attempt));

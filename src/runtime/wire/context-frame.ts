@@ -132,6 +132,19 @@ export function encodeCallContext(timeout: number | undefined, metadata: Metadat
   return frame;
 }
 
+/**
+ * A call's context frame saying `timeout` ms are left, for a call sent later than it was
+ * made (it waited for a server, or is retried): the same frame if that is no less than
+ * it says already, else a copy (the first may still be in ZeroMQ's hands).
+ */
+export function withTimeLeft(frame: Buffer, timeout: number): Buffer {
+  const ms = Math.max(0, Math.ceil(timeout));
+  if (ms >= frame.readUInt32LE(7)) return frame;
+  const fresh = Buffer.from(frame);
+  fresh.writeUInt32LE(ms, 7);
+  return fresh;
+}
+
 /** Reads a context frame (`isContextFrame` said it is one); throws `ProtocolError` saying what is wrong. */
 export function decodeContextFrame(frame: Uint8Array, maxBytes: number = METADATA_LIMITS.maxBytes): ContextFrame {
   const version = frame[5]!;
