@@ -137,8 +137,8 @@ export class RpcServer extends Service {
   #onMessage(frames: Buffer[]): void {
     if ((this.#held.length > 0 || this.#dispatcher.full) && !jumpsTheQueue(frames)) {
       // Its deadline counts from now, not from when a slot frees up (WIRE.md).
-      const envelopeEnd = envelopeEndOf(frames);
-      const held: HeldCall = { frames, bytes: byteLength(frames), receivedAt: performance.now(), key: cancelKey(frames, frames[frames.length - 4]!, envelopeEnd) };
+      const key = cancelKey(frames, frames[frames.length - 4]!, envelopeEndOf(frames));
+      const held: HeldCall = { frames, bytes: byteLength(frames), receivedAt: performance.now(), key };
       this.#held.push(held);
       this.#heldByKey.set(held.key, held);
       this.#heldBytes += held.bytes;
@@ -167,8 +167,6 @@ export class RpcServer extends Service {
     while (this.#held.length > 0 && !this.#dispatcher.full && !this.closed) {
       const held = this.#held.shift()!;
       this.#heldBytes -= held.bytes;
-      // A cancelled one left only its place in the line (see #cancel).
-      if (held.frames.length === 0) continue;
       if (this.#heldByKey.get(held.key) === held) this.#heldByKey.delete(held.key);
       this.#onRequest(held.frames, held.receivedAt);
     }
@@ -177,10 +175,6 @@ export class RpcServer extends Service {
       this.#heldByKey.clear();
       this.#heldBytes = 0;
     } else if (this.#held.length > 0) this.#waitForSlot();
-    this.#resumeReading();
-  }
-
-  #resumeReading(): void {
     const resume = this.#resume;
     if (resume && this.#readAhead() === undefined) {
       this.#resume = undefined;
@@ -300,15 +294,13 @@ export class RpcServer extends Service {
     const context = this.#cancellable.get(key);
     this.#send([...envelope, CANCEL_ACK_FRAME], encodeReplyHeader(this.#prefix, header, false), NIL);
     if (!context) {
-      // Still waiting for a slot: it never runs. Its frames go now; its place in the line
-      // goes when its turn comes (the line is an array, and cancels may come by the thousand).
+      // Still waiting for a slot: it never runs. (A search of at most MAX_HELD_CALLS, and
+      // only for a cancel that names a held call, which its sender had to send first.)
       const held = this.#heldByKey.get(key);
       if (held) {
         this.#heldByKey.delete(key);
+        this.#held.splice(this.#held.indexOf(held), 1);
         this.#heldBytes -= held.bytes;
-        held.bytes = 0;
-        held.frames = [];
-        this.#resumeReading();
       }
       // Otherwise already answered, or never here (a cancel may cross its reply): nothing to abort.
       return;
@@ -374,9 +366,8 @@ const NIL = Buffer.from([0xc0]);
 
 /** A call waiting for a free slot. */
 interface HeldCall {
-  /** Emptied when its caller cancels it. */
-  frames: Buffer[];
-  bytes: number;
+  readonly frames: Buffer[];
+  readonly bytes: number;
   /** `performance.now()` on arrival (the monotonic clock: a wall-clock step moves no deadline). */
   readonly receivedAt: number;
   readonly key: string;
