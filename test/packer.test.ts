@@ -16,6 +16,21 @@ const points: TranslationTable = {
 };
 
 describe('packer', () => {
+  it('gives every encoded message bytes of its own, small ones carved from shared memory included', () => {
+    const packer = new Packer();
+    // Sizes around the carving limit, and enough messages to fill several slabs.
+    const sizes = [1, 15, 16, 17, 127, 128, 129, 1000, 4090, 4096, 4097, 9000];
+    const sent = Array.from({ length: 3000 }, (_, i) => {
+      const value = new Uint8Array(sizes[i % sizes.length]!).fill(i & 0xff);
+      return { value, bytes: packer.encode(value) };
+    });
+    const holds = (i: number) => Buffer.compare(packer.decode(sent[i]!.bytes) as Uint8Array, sent[i]!.value) === 0;
+    for (let i = 0; i < sent.length; i++) assert.ok(holds(i), `message ${i} (${sent[i]!.value.byteLength} bytes) changed after later encodes`);
+    // Overwriting one message leaves its neighbours as they were.
+    sent[100]!.bytes.fill(0xee);
+    assert.ok(holds(99) && holds(101));
+  });
+
   it('round-trips a translated class through its ext code', () => {
     const packer = new Packer(points);
     const bytes = packer.encode({ at: new Point(1, 2) });

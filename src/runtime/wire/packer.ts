@@ -11,6 +11,7 @@
  */
 import { DecodeError, Decoder, Encoder, ExtData, type DecoderOptions, type ExtensionCodecType } from '@msgpack/msgpack';
 import { EncodeError } from '../errors/errors.js';
+import { frameBuffer, MAX_CARVED_BYTES } from './frame-memory.js';
 
 /** A value class and how it becomes bytes inside an ext type, and back. */
 export type Translator<T = any> = readonly [
@@ -199,8 +200,6 @@ interface EncoderBuffer {
   bytes: Uint8Array;
   view: DataView;
 }
-/** Encoded messages at least this long take the encoder's buffer with them. */
-const DETACH_AT = 4096;
 const SLACK = 1024;
 
 function requireMethods(proto: object, names: readonly string[]): void {
@@ -334,15 +333,15 @@ export class Packer {
 
   /**
    * A buffer of its own: safe to hand to zeromq.js, which may send it without copying.
-   * Small ones share Node's buffer pool (`Buffer.allocUnsafe`). Always a copy: what the
+   * Small ones share a slab (frame-memory.ts). Always a copy: what the
    * app still holds may change after it is sent, and zeromq.js sends from this memory.
    */
   encode(value: unknown): Uint8Array {
     const bytes = this.#encoder.encodeSharedRef(value);
-    // Small messages are copied out, into Node's pooled slab: a fresh ArrayBuffer each
-    // (what slice() makes) costs more than the copy.
-    if (bytes.byteLength < DETACH_AT) {
-      const copy = Buffer.allocUnsafe(bytes.byteLength);
+    // Small messages are copied out, into a shared slab: a fresh ArrayBuffer each (what
+    // slice() makes) costs more than the copy.
+    if (bytes.byteLength <= MAX_CARVED_BYTES) {
+      const copy = frameBuffer(bytes.byteLength);
       copy.set(bytes);
       return copy;
     }
