@@ -1,7 +1,7 @@
 /**
  * One side of one benchmark, in its own process: `node dist/bench/worker.js '<json>'`.
  * Prints `READY <endpoint>` when serving, `FIRST` when a receiver sees its first probe,
- * `RSS <bytes>` when asked on stdin, and `RESULT <json>` when done. stdin closing stops it.
+ * `RSS <bytes> HEAP <bytes>` (heap used, after a GC) when asked on stdin, and `RESULT <json>` when done. stdin closing stops it.
  */
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +41,8 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 lines.on('line', (line) => {
   if (line === 'rss') {
     (globalThis as { gc?: () => void }).gc?.();
-    say(`RSS ${process.memoryUsage().rss}`);
+    const { rss, heapUsed } = process.memoryUsage();
+    say(`RSS ${rss} HEAP ${heapUsed}`);
   }
 });
 
