@@ -10,6 +10,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
+  CallAbortedError,
   callMetrics,
   CallContext,
   connectPipeline,
@@ -243,6 +244,42 @@ describe('tracing (zrpc/otel)', () => {
     assert.deepEqual([client.attributes['rpc.system'], client.attributes['rpc.method'], client.status.code], ['zrpc', 'leaf', SpanStatusCode.UNSET]);
     assert.equal(server.instrumentationScope.name, 'zrpc');
     assert.ok(server.startTime[0] * 1e9 + server.startTime[1] >= client.startTime[0] * 1e9 + client.startTime[1], 'the server span starts inside the client span');
+  });
+
+  it("gives C the trace and the deadline of A's caller, and cancels C's handler when that caller aborts", async () => {
+    const services: Array<{ close(): Promise<void> }> = [];
+    const use = <T extends { close(): Promise<void> }>(service: T): T => (services.push(service), service);
+    try {
+      let seen: { traceparent: unknown; deadline: number | undefined; aborted: Promise<unknown> } | undefined;
+      const hold = method((ctx: CallContext) => {
+        const aborted = new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(ctx.signal.reason)));
+        seen = { traceparent: ctx.metadata.traceparent, deadline: ctx.deadline, aborted };
+        return aborted.then(() => 'cancelled');
+      }, { context: true });
+      const c = use(await serveRpc({ hold }, { bind: endpoint(), interceptors: [tracing()] }));
+      // B and A set no timeout of their own: what C sees comes from A's caller.
+      const toC = use(await connectRpc({ connect: c.transport.bindings[0], interceptors: [tracing()] }));
+      const b = use(await serveRpc({ mid: method(() => toC.call.hold()) }, { bind: endpoint(), interceptors: [tracing()] }));
+      const toB = use(await connectRpc({ connect: b.transport.bindings[0], interceptors: [tracing()] }));
+      const a = use(await serveRpc({ top: method(() => toB.call.mid()) }, { bind: endpoint(), interceptors: [tracing()] }));
+      const toA = use(await connectRpc({ connect: a.transport.bindings[0], interceptors: [tracing()] }));
+
+      const controller = new AbortController();
+      const before = Date.now();
+      const call = tracer.startActiveSpan('caller', (span) => {
+        const traceId = span.spanContext().traceId;
+        return { traceId, done: toA.with({ timeout: 4000, signal: controller.signal }).call.top().finally(() => span.end()) };
+      });
+      await waitFor(() => seen !== undefined, 3000, "C's handler to start");
+      assert.match(String(seen!.traceparent), new RegExp(`^00-${call.traceId}-[0-9a-f]{16}-01$`), "C's traceparent is in the caller's trace");
+      assert.ok(seen!.deadline !== undefined && seen!.deadline >= before + 4000 - 1000 && seen!.deadline <= Date.now() + 4000, `C's deadline is the caller's (${seen!.deadline! - before} ms after the call)`);
+      controller.abort();
+      await assert.rejects(call.done, CallAbortedError);
+      const reason = await Promise.race([seen!.aborted, sleep(3000).then(() => 'not aborted within 3 s')]);
+      assert.ok(reason instanceof CallAbortedError, `C's signal aborted with ${String(reason)}`);
+    } finally {
+      for (const service of services.reverse()) await service.close();
+    }
   });
 
   it('records errors on every span they pass through, with the class of error each side saw', async () => {
