@@ -314,7 +314,7 @@ export class RpcServer extends Service {
   #reply(envelope: Buffer[], header: Buffer, name: string, value: unknown): void {
     let body: Uint8Array;
     try {
-      body = this.#packer.encode(value);
+      body = this.#packer.encodeFrame(value);
     } catch (cause) {
       this.#replyError(envelope, header, name, new ProtocolError(`${name}: cannot encode the return value: ${describeError(cause)}`, { cause }));
       return;

@@ -42,8 +42,8 @@ export function encodeCall(
 ): Frames {
   if (typeof name !== 'string') throw new TypeError(`method name must be a string, got ${typeof name}`);
   if (name === '') throw new RangeError('method name is empty');
-  const argsFrame = packer.encode(trimTrailingUndefined(args));
-  const kwargsFrame = named && hasKeys(named) ? packer.encode(named) : NO_KWARGS;
+  const argsFrame = packer.encodeFrame(trimTrailingUndefined(args));
+  const kwargsFrame = named && hasKeys(named) ? packer.encodeFrame(named) : NO_KWARGS;
   frames.push(names.get(name), argsFrame, kwargsFrame);
   return frames;
 }

@@ -11,7 +11,7 @@
  */
 import { DecodeError, Decoder, Encoder, ExtData, type DecoderOptions, type ExtensionCodecType } from '@msgpack/msgpack';
 import { EncodeError } from '../errors/errors.js';
-import { frameBuffer, MAX_CARVED_BYTES } from './frame-memory.js';
+import { frameBuffer, largeBuffer, lend, MAX_CARVED_BYTES } from './frame-memory.js';
 
 /** A value class and how it becomes bytes inside an ext type, and back. */
 export type Translator<T = any> = readonly [
@@ -337,6 +337,23 @@ export class Packer {
    * app still holds may change after it is sent, and zeromq.js sends from this memory.
    */
   encode(value: unknown): Uint8Array {
+    return this.#encode(value);
+  }
+
+  /**
+   * @internal `encode` for a frame zrpc sends and drops: once the frame is unreachable,
+   * its memory may serve a later frame (frame-memory.ts). Never for a value an
+   * application may keep, or make views of.
+   */
+  encodeFrame(value: unknown): Uint8Array {
+    // A large message's buffer is its own (#encode gave the encoder another); a small
+    // one's is a shared slab, which lend() leaves alone.
+    const bytes = this.#encode(value);
+    lend(bytes);
+    return bytes;
+  }
+
+  #encode(value: unknown): Uint8Array {
     const bytes = this.#encoder.encodeSharedRef(value);
     // Small messages are copied out, into a shared slab: a fresh ArrayBuffer each (what
     // slice() makes) costs more than the copy.
@@ -353,9 +370,9 @@ export class Packer {
       // Sized for another message like this one, not the doubled capacity the encoder
       // grew to: each message holds its buffer until ZeroMQ sends it, and the bytes
       // allocated drive the garbage collector.
-      const fresh = Buffer.allocUnsafeSlow(bytes.byteLength + SLACK);
-      encoder.bytes = new Uint8Array(fresh.buffer, 0, fresh.byteLength);
-      encoder.view = new DataView(fresh.buffer, 0, fresh.byteLength);
+      const fresh = largeBuffer(bytes.byteLength + SLACK);
+      encoder.bytes = new Uint8Array(fresh);
+      encoder.view = new DataView(fresh);
     }
     return bytes;
   }
