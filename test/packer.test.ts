@@ -16,9 +16,9 @@ const points: TranslationTable = {
 };
 
 describe('packer', () => {
-  it('gives every encoded message bytes of its own, small ones carved from shared memory included', () => {
+  it('gives every encoded message bytes of its own, small ones from shared memory and large ones from reused buffers included', () => {
     const packer = new Packer();
-    // Sizes around the carving limit, and enough messages to fill several slabs.
+    // Sizes around the small-frame limit, enough messages to fill several shared pools.
     const sizes = [1, 15, 16, 17, 127, 128, 129, 1000, 4090, 4096, 4097, 9000];
     const sent = Array.from({ length: 3000 }, (_, i) => {
       const value = new Uint8Array(sizes[i % sizes.length]!).fill(i & 0xff);

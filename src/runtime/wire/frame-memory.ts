@@ -1,29 +1,16 @@
 /**
- * Memory for the small frames this process sends (headers, most message bodies), carved
- * in turn from 32 KiB slabs. `Buffer.allocUnsafe` does the same from Node's 8 KiB pool,
- * which a 1 KiB echo call used up every few calls: making pools took a tenth of the
- * client's own time per call (bench, echo 1 KiB). A slab lives while any frame carved
- * from it does; zeromq.js holds each frame over 128 bytes until ZeroMQ has sent it.
+ * Memory for the frames this process sends. Small ones (headers, most message bodies)
+ * come from Node's 8 KiB buffer pool. Slabs of our own were tried: 32 KiB ones saved no
+ * CPU that alternating runs could see (1 KiB echoes), and a frame a call keeps for its
+ * whole life (its header, for a retry) then held four times the memory.
  */
 
-const SLAB_BYTES = 32 * 1024;
-/** Frames up to this size are carved; larger ones would waste a slab's tail. */
-export const MAX_CARVED_BYTES = 4096;
-
-let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-let used = 0;
+/** Frames up to this size are small: Node's pool (`Buffer.allocUnsafe`) serves them; larger ones, `largeBuffer`. */
+export const SMALL_FRAME_BYTES = 4096;
 
 /** `size` bytes, not zeroed: the caller writes every one before the frame leaves. */
 export function frameBuffer(size: number): Buffer {
-  if (size > MAX_CARVED_BYTES) return Buffer.allocUnsafeSlow(size);
-  if (used + size > SLAB_BYTES) {
-    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-    used = 0;
-  }
-  const frame = slab.subarray(used, used + size);
-  // Eight-byte aligned, as Node's pool aligns.
-  used = (used + size + 7) & ~7;
-  return frame;
+  return Buffer.allocUnsafe(size);
 }
 
 /*
@@ -36,8 +23,6 @@ export function frameBuffer(size: number): Buffer {
  * serves a later frame of the same capacity.
  */
 
-/** Capacities of large buffers are multiples of this; buffers of other sizes are not kept. */
-const LARGE_STEP = 16 * 1024;
 const MAX_KEPT_CAPACITY = 4 * 2 ** 20;
 /** Bytes of idle large buffers kept at most, all capacities together. */
 const MAX_KEPT_BYTES = 32 * 2 ** 20;
@@ -54,9 +39,19 @@ const returned = new FinalizationRegistry<ArrayBuffer>((buffer) => {
   idleBytes += capacity;
 });
 
+/**
+ * The capacity kept for `size` bytes: rounded up to a step of an eighth of its power of
+ * two, or 1 KiB, so a buffer is at most an eighth (or 1 KiB) larger than asked and sizes
+ * near one another share one list. The send queues' byte limits count frames' bytes.
+ */
+function capacityFor(size: number): number {
+  const step = Math.max(1024, 2 ** (Math.floor(Math.log2(size)) - 3));
+  return Math.ceil(size / step) * step;
+}
+
 /** An unzeroed buffer of at least `size` bytes: an idle one of that capacity, or a new one. */
 export function largeBuffer(size: number): ArrayBuffer {
-  const capacity = Math.ceil(size / LARGE_STEP) * LARGE_STEP;
+  const capacity = capacityFor(size);
   const buffer = idle.get(capacity)?.pop();
   if (buffer) {
     idleBytes -= capacity;
@@ -73,5 +68,7 @@ export function largeBuffer(size: number): ArrayBuffer {
 export function lend(frame: Uint8Array): void {
   const buffer = frame.buffer as ArrayBuffer;
   const capacity = buffer.byteLength;
-  if (capacity % LARGE_STEP === 0 && capacity <= MAX_KEPT_CAPACITY && frame.byteLength > MAX_CARVED_BYTES) returned.register(frame, buffer);
+  // A buffer of another capacity (one the encoder grew itself) would sit in a list no
+  // request ever asks for.
+  if (frame.byteLength > SMALL_FRAME_BYTES && capacity <= MAX_KEPT_CAPACITY && capacityFor(capacity) === capacity) returned.register(frame, buffer);
 }

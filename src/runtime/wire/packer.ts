@@ -11,7 +11,7 @@
  */
 import { DecodeError, Decoder, Encoder, ExtData, type DecoderOptions, type ExtensionCodecType } from '@msgpack/msgpack';
 import { EncodeError } from '../errors/errors.js';
-import { frameBuffer, largeBuffer, lend, MAX_CARVED_BYTES } from './frame-memory.js';
+import { frameBuffer, largeBuffer, lend, SMALL_FRAME_BYTES } from './frame-memory.js';
 
 /** A value class and how it becomes bytes inside an ext type, and back. */
 export type Translator<T = any> = readonly [
@@ -333,7 +333,7 @@ export class Packer {
 
   /**
    * A buffer of its own: safe to hand to zeromq.js, which may send it without copying.
-   * Small ones share a slab (frame-memory.ts). Always a copy: what the
+   * Small ones share Node's buffer pool (frame-memory.ts). Always a copy: what the
    * app still holds may change after it is sent, and zeromq.js sends from this memory.
    */
   encode(value: unknown): Uint8Array {
@@ -347,7 +347,7 @@ export class Packer {
    */
   encodeFrame(value: unknown): Uint8Array {
     // A large message's buffer is its own (#encode gave the encoder another); a small
-    // one's is a shared slab, which lend() leaves alone.
+    // one's is Node's shared pool, which lend() leaves alone.
     const bytes = this.#encode(value);
     lend(bytes);
     return bytes;
@@ -355,9 +355,9 @@ export class Packer {
 
   #encode(value: unknown): Uint8Array {
     const bytes = this.#encoder.encodeSharedRef(value);
-    // Small messages are copied out, into a shared slab: a fresh ArrayBuffer each (what
+    // Small messages are copied out, into Node's shared pool: a fresh ArrayBuffer each (what
     // slice() makes) costs more than the copy.
-    if (bytes.byteLength <= MAX_CARVED_BYTES) {
+    if (bytes.byteLength <= SMALL_FRAME_BYTES) {
       const copy = frameBuffer(bytes.byteLength);
       copy.set(bytes);
       return copy;
