@@ -11,6 +11,7 @@ import {
   connectPubSub,
   connectRpc,
   method,
+  RpcTimeoutError,
   servePipeline,
   servePubSub,
   serveRpc,
@@ -125,6 +126,30 @@ describe('RPC interceptors', () => {
     assert.equal(parents[0]?.method, 'relay');
     assert.deepEqual(timings.map(([name]) => name), ['client add', 'server relay']);
     assert.ok(timings.every(([, ms]) => ms >= 0 && ms < 5000));
+  });
+
+  it("counts the time client interceptors take against the call's timeout (a slow token fetch, a second try)", async () => {
+    const slowService = { wait: method(async (ms: number) => (await new Promise((resolve) => setTimeout(resolve, ms)), ms)) };
+    await using server = await serveRpc(slowService, { bind: endpoint() });
+    const fetchToken: Interceptor = (next) => async (call) => (await new Promise((resolve) => setTimeout(resolve, 300)), next(call));
+    const twice: Interceptor = (next) => async (call) => {
+      try {
+        return await next(call);
+      } catch {
+        return next(call);
+      }
+    };
+    await using slowStart = await connectRpc({ connect: server.transport.bindings[0], interceptors: [fetchToken] });
+    // 300 ms in the interceptor and 300 in the handler: more than the 500 the caller allows.
+    const started = performance.now();
+    await assert.rejects(slowStart.with({ timeout: 500 }).call.wait(300), (error: Error) => error instanceof RpcTimeoutError && /after 500 ms/.test(error.message));
+    const took = performance.now() - started;
+    assert.ok(took < 750, `the call failed after ${took.toFixed(0)} ms; its timeout was 500`);
+    // Two tries share one timeout: the first times out at 400 ms, the second has nothing left.
+    await using retrying = await connectRpc({ connect: server.transport.bindings[0], interceptors: [twice] });
+    const again = performance.now();
+    await assert.rejects(retrying.with({ timeout: 400 }).call.wait(1000), RpcTimeoutError);
+    assert.ok(performance.now() - again < 700, `two tries took ${(performance.now() - again).toFixed(0)} ms of a 400 ms timeout`);
   });
 
   it('refuses an interceptor list that is not made of functions, naming the bad one', async () => {

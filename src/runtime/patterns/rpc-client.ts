@@ -355,13 +355,17 @@ export class RpcClient extends Service {
 
   /** The last step of an interceptor chain: the call as the interceptors left it. */
   readonly #intercepted = (call: Call): Promise<unknown> => {
-    const { options } = call as ClientCall;
-    return this.#call(call.method, call.args, call.kwargs, options, call.metadata, call.context);
+    const { options, startedAt } = call as ClientCall;
+    // The timeout counts from the call, not from when the interceptors let it go: time
+    // they took (a token fetched, a retry after a failure) is the caller's time too.
+    const spent = performance.now() - startedAt;
+    return this.#call(call.method, call.args, call.kwargs, options, call.metadata, call.context, undefined, spent >= 1 ? spent : 0);
   };
 
   /**
    * `parent`: the handler this call is made from, whose deadline and cancellation it takes on.
    * `probe`: the server a health probe goes to, bypassing the choice of server.
+   * `spent`: milliseconds of the call's timeout already used (by interceptors).
    */
   #call(
     name: string,
@@ -371,6 +375,7 @@ export class RpcClient extends Service {
     metadata: Metadata | undefined,
     parent: CallContext | undefined,
     probe?: ServerLink,
+    spent = 0,
   ): Promise<unknown> {
     if (this.closed) return Promise.reject(new ServiceClosedError());
     const signal = options?.signal;
@@ -380,6 +385,9 @@ export class RpcClient extends Service {
     let attemptTimeout: number | undefined;
     const ownTimeout = options !== undefined && 'timeout' in options;
     let timeout = ownTimeout ? options.timeout : this.#timeout;
+    // Past a millisecond only (the caller's interceptors took time), so that quick ones
+    // keep the shared timer of calls on the default timeout.
+    if (spent > 0 && timeout !== undefined) timeout = Math.max(0, timeout - spent);
     // A deadline someone set (not the default one) is sent to the server.
     let sendDeadline = ownTimeout || this.#timeoutSet;
     try {
@@ -416,7 +424,7 @@ export class RpcClient extends Service {
         call.deadline = performance.now() + timeout;
         this.#sweeper ??= setTimeout(this.#sweep, timeout);
       } else if (timeout !== undefined) {
-        call.timer = setTimer(timeout, () => this.#timedOut(id, new RpcTimeoutError(`call ${name} timed out after ${timeout} ms`)));
+        call.timer = setTimer(timeout, () => this.#timedOut(id, new RpcTimeoutError(`call ${name} timed out after ${spent > 0 ? Math.round(timeout + spent) : timeout} ms`)));
       }
       if (signal) {
         call.signal = signal;
@@ -783,6 +791,8 @@ class ClientCall implements Call {
   readonly pattern = 'rpc';
   readonly metadata: Metadata;
   readonly deadline: number | undefined;
+  /** `performance.now()` when the call was made, before any interceptor ran. */
+  readonly startedAt = performance.now();
   constructor(
     readonly method: string,
     public args: readonly unknown[],
