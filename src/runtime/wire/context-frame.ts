@@ -13,7 +13,6 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { ProtocolError } from '../errors/errors.js';
 import { hasKeys } from './frame-cache.js';
-import { frameBuffer } from './frame-memory.js';
 
 export const CONTEXT_VERSION = 1;
 export const enum ContextKind {
@@ -118,7 +117,7 @@ export function encodeCallContext(timeout: number | undefined, metadata: Metadat
     if (curve) map.k = [curve.key, curve.proof];
     extra = encoder.encode(map);
   }
-  const frame = frameBuffer(CALL_FIXED + (extra?.byteLength ?? 0));
+  const frame = Buffer.allocUnsafe(CALL_FIXED + (extra?.byteLength ?? 0));
   for (let i = 0; i < MAGIC.length; i++) frame[i] = MAGIC[i];
   frame[5] = CONTEXT_VERSION;
   frame[6] = ContextKind.Call;

@@ -1,17 +1,13 @@
 /**
- * Memory for the frames this process sends. Small ones (headers, most message bodies)
- * come from Node's 8 KiB buffer pool. Slabs of our own were tried: 32 KiB ones saved no
- * CPU that alternating runs could see (1 KiB echoes), and a frame a call keeps for its
- * whole life (its header, for a retry) then held four times the memory.
+ * Memory for the large frames this process sends. Small ones (headers, most message
+ * bodies) take Node's 8 KiB buffer pool (`Buffer.allocUnsafe`) where they are made.
+ * Slabs of our own for them were tried: 32 KiB ones saved no CPU that alternating runs
+ * could see (1 KiB echoes), and a frame a call keeps for its whole life (its header, for
+ * a retry) then held four times the memory.
  */
 
-/** Frames up to this size are small: Node's pool (`Buffer.allocUnsafe`) serves them; larger ones, `largeBuffer`. */
+/** Frames up to this size are small (Node's pool); larger ones take `largeBuffer`. */
 export const SMALL_FRAME_BYTES = 4096;
-
-/** `size` bytes, not zeroed: the caller writes every one before the frame leaves. */
-export function frameBuffer(size: number): Buffer {
-  return Buffer.allocUnsafe(size);
-}
 
 /*
  * Large frames. zeromq.js sends a frame over 128 bytes from its memory and lets go of it

@@ -6,7 +6,6 @@
  * All little-endian.
  */
 import { randomInt } from 'node:crypto';
-import { frameBuffer } from './frame-memory.js';
 
 export const REQUEST_HEADER_SIZE = 16;
 export const REPLY_HEADER_SIZE = 17;
@@ -18,7 +17,7 @@ export function senderPrefix(): number {
 }
 
 export function encodeRequestHeader(prefix: number, requestId: number): Buffer {
-  const header = frameBuffer(REQUEST_HEADER_SIZE);
+  const header = Buffer.allocUnsafe(REQUEST_HEADER_SIZE);
   header.writeUInt32LE(prefix, 0);
   header.writeUInt32LE(requestId, 4);
   header.writeDoubleLE(Date.now() / 1000, 8);
@@ -27,7 +26,7 @@ export function encodeRequestHeader(prefix: number, requestId: number): Buffer {
 
 /** The reply header for a request: the request id is copied from the request header. */
 export function encodeReplyHeader(prefix: number, requestHeader: Uint8Array, isError: boolean): Buffer {
-  const header = frameBuffer(REPLY_HEADER_SIZE);
+  const header = Buffer.allocUnsafe(REPLY_HEADER_SIZE);
   header.writeUInt32LE(prefix, 0);
   // Byte by byte: a subarray would allocate a view on the hot path.
   header[4] = requestHeader[4]!;

@@ -11,7 +11,7 @@
  */
 import { DecodeError, Decoder, Encoder, ExtData, type DecoderOptions, type ExtensionCodecType } from '@msgpack/msgpack';
 import { EncodeError } from '../errors/errors.js';
-import { frameBuffer, largeBuffer, lend, SMALL_FRAME_BYTES } from './frame-memory.js';
+import { largeBuffer, lend, SMALL_FRAME_BYTES } from './frame-memory.js';
 
 /** A value class and how it becomes bytes inside an ext type, and back. */
 export type Translator<T = any> = readonly [
@@ -333,7 +333,7 @@ export class Packer {
 
   /**
    * A buffer of its own: safe to hand to zeromq.js, which may send it without copying.
-   * Small ones share Node's buffer pool (frame-memory.ts). Always a copy: what the
+   * Small ones share Node's buffer pool (`Buffer.allocUnsafe`). Always a copy: what the
    * app still holds may change after it is sent, and zeromq.js sends from this memory.
    */
   encode(value: unknown): Uint8Array {
@@ -358,7 +358,7 @@ export class Packer {
     // Small messages are copied out, into Node's shared pool: a fresh ArrayBuffer each (what
     // slice() makes) costs more than the copy.
     if (bytes.byteLength <= SMALL_FRAME_BYTES) {
-      const copy = frameBuffer(bytes.byteLength);
+      const copy = Buffer.allocUnsafe(bytes.byteLength);
       copy.set(bytes);
       return copy;
     }
