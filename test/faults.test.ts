@@ -85,9 +85,12 @@ describe('faults', () => {
   });
 
   it('pipeline under HWM pressure: notifications wait (backpressure), then the bounded queue refuses', async () => {
-    const pull = new Pull({ linger: 0, receiveHighWaterMark: 5 });
+    // Small kernel buffers too: loopback TCP autotuning lets a socket buffer grow to
+    // several MiB, which on some machines held every queued message (CI saw 51 of 51).
+    const pull = new Pull({ linger: 0, receiveHighWaterMark: 5, receiveBufferSize: 64 * 1024 });
+    await using _pull = { [Symbol.asyncDispose]: async () => pull.close() };
     await pull.bind(endpoint());
-    await using client = await connectPipeline({ connect: pull.lastEndpoint!, socket: { sendHighWaterMark: 5 }, sendQueueLimit: 50 });
+    await using client = await connectPipeline({ connect: pull.lastEndpoint!, socket: { sendHighWaterMark: 5, sendBufferSize: 64 * 1024 }, sendQueueLimit: 50 });
     const settled = { sent: 0, full: 0 };
     // Big messages, so ZeroMQ's queues and the kernel's socket buffers fill quickly.
     const blob = new Uint8Array(256 * 1024);
@@ -113,7 +116,6 @@ describe('faults', () => {
     await reader;
     assert.deepEqual(settled, { sent: 51, full: 449 });
     assert.equal(received, 51);
-    pull.close();
   });
 
   it('pub/sub under HWM pressure: publishing never blocks, a slow subscriber loses messages', async () => {
