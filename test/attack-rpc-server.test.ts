@@ -294,7 +294,7 @@ describe('RPC server under attack', () => {
     assert.equal(ran, 0, 'no getter or setter ran');
   });
 
-  it('holds at most `concurrency` calls at once: 20,000 calls to a blocked handler time out, RSS +128 MiB at most', async () => {
+  it('holds at most `concurrency` calls at once: 20,000 calls to a blocked handler time out, memory kept +96 MiB at most', async () => {
     let started = 0;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -309,6 +309,7 @@ describe('RPC server under attack', () => {
     await using server = await serveRpc(slow, { bind: endpoint(), logger, concurrency: 100 });
     await using client = await connectRpc({ connect: server.transport.bindings[0], timeout: 2000, logger });
     const before = rssMiB();
+    const heapBefore = heapMiB();
     let peak = 0;
     const watch = setInterval(() => (peak = Math.max(peak, server.running)), 5);
     const pad = 'p'.repeat(1024);
@@ -321,11 +322,16 @@ describe('RPC server under attack', () => {
     assert.ok(peak <= 100, `peak running ${peak}`);
     assert.equal(server.running, 100, 'the server is still at its bound, its reader paused');
     const grown = rssMiB() - before;
-    assert.ok(grown < 128, `RSS grew ${grown.toFixed(1)} MiB`);
-    console.log(`# RSS +${grown.toFixed(1)} MiB (bound 128)`);
+    const kept = heapMiB() - heapBefore;
+    console.log(`# RSS +${grown.toFixed(1)} MiB, heap and external +${kept.toFixed(1)} MiB`);
+    // Client and server share this process: RSS keeps the peak of the client making
+    // 20,000 calls at once (about 90 MiB of it here); what stays is the bound that matters.
+    assert.ok(kept < 96, `heap and external memory kept grew ${kept.toFixed(1)} MiB`);
+    assert.ok(grown < 192, `RSS grew ${grown.toFixed(1)} MiB`);
     release();
     await waitFor(() => server.running === 0, 10_000, 'the server to drain');
-    assert.equal(await client.call.echo('after'), 'after');
+    // Behind the backlog ZeroMQ still holds and 20,000 cancels: time, on a busy machine.
+    assert.equal(await client.with({ timeout: 20_000 }).call.echo('after'), 'after');
     // What ran is bounded by what reached the server: ZeroMQ's queues, not 20,000.
     assert.ok(started < 20_000, `${started} handlers ran`);
     assert.equal(client.pending, 0);
