@@ -21,7 +21,7 @@ import { encodeRequestHeader, REPLY_HEADER_SIZE, replyRequestId, senderPrefix } 
 import type { DecodeLimits, Packer, TranslationTable } from '../wire/packer.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
 import { encodeCall, FrameCache, hasKeys, type Frames } from '../wire/frame-cache.js';
-import { createSocket, endpointList, Service, type ServiceOptions } from '../socket/service.js';
+import { createSocket, endpointList, sendQueueLimits, Service, type ServiceOptions } from '../socket/service.js';
 import { createPacker } from '../wire/translators.js';
 import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
 import { byteLength, SendQueue } from '../socket/send-queue.js';
@@ -239,8 +239,7 @@ export class RpcClient extends Service {
     this.#errors = new ErrorTranslator(options.errorTable);
     this.#timeout = checkTimeout('timeout', options.timeout) ?? DEFAULT_CALL_TIMEOUT;
     this.#attemptTimeout = checkTimeout('attemptTimeout', options.attemptTimeout);
-    this.#waitLimit = options.sendQueueLimit ?? 100_000;
-    this.#waitBytes = options.sendQueueBytes ?? 256 * 2 ** 20;
+    ({ limit: this.#waitLimit, bytes: this.#waitBytes } = sendQueueLimits(options));
     this.#links = [new ServerLink(undefined, this.socket as unknown as Dealer, this.sendQueue, false)];
     this.#root = new RpcCaller(this, {});
     this.#chain = chain(options.interceptors, this.#intercepted);
@@ -270,7 +269,7 @@ export class RpcClient extends Service {
   protected override connectEndpoint(endpoint: string): void {
     if (this.#links.some((l) => l.endpoint === endpoint && !l.retired)) return; // dialing twice would only add a second pipe
     const socket = createClientSocket(this.#options);
-    const queue = new SendQueue(socket, this.#options.sendQueueLimit ?? 100_000, this.#options.sendQueueBytes ?? 256 * 2 ** 20);
+    const queue = new SendQueue(socket, this.#waitLimit, this.#waitBytes);
     // inproc has no handshake and reports none: its pipe exists once both ends do, and
     // until then ZeroMQ (immediate) holds what is sent.
     const link = new ServerLink(endpoint, socket, queue, endpoint.startsWith('inproc://'));

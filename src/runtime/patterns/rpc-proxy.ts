@@ -74,7 +74,13 @@ export async function runProxy(options: RpcProxyOptions): Promise<RpcProxy> {
   const base = { socket: options.socket, heartbeat: options.heartbeat };
   const release: Array<() => Promise<void>> = [];
   const front = createSocket(Router, { ...base, curve: options.curve?.frontend });
-  const back = createSocket(Dealer, { ...base, curve: options.curve?.backend });
+  let back: Dealer;
+  try {
+    back = createSocket(Dealer, { ...base, curve: options.curve?.backend });
+  } catch (error) {
+    front.close();
+    throw error;
+  }
   try {
     for (const [socket, curve] of [
       [front, options.curve?.frontend],

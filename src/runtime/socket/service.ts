@@ -50,6 +50,16 @@ export interface ServiceOptions extends EndpointOptions {
 const DEFAULT_LINGER_MS = 1000;
 const DEFAULT_SEND_QUEUE_LIMIT = 100_000;
 const DEFAULT_SEND_QUEUE_BYTES = 256 * 2 ** 20;
+
+/** `sendQueueLimit` and `sendQueueBytes` as given, or their defaults; refuses what no queue could use. */
+export function sendQueueLimits(options: ServiceOptions): { readonly limit: number; readonly bytes: number } {
+  const count = (option: string, value: unknown, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (value === Infinity || (typeof value === 'number' && Number.isInteger(value) && value >= 0)) return value;
+    throw new RangeError(`${option} must be a whole number >= 0, or Infinity (got ${typeof value === 'number' ? value : typeof value})`);
+  };
+  return { limit: count('sendQueueLimit', options.sendQueueLimit, DEFAULT_SEND_QUEUE_LIMIT), bytes: count('sendQueueBytes', options.sendQueueBytes, DEFAULT_SEND_QUEUE_BYTES) };
+}
 /**
  * The largest message a zrpc socket accepts unless told otherwise (`socket.maxMessageSize`):
  * ZeroMQ drops a peer that sends more, before any of it is decoded.
@@ -87,8 +97,32 @@ export function createSocket<S extends Socket>(
       ...(hb.ttl === undefined ? {} : { heartbeatTimeToLive: zmqMilliseconds('heartbeat.ttl', hb.ttl) }),
     };
   }
-  const settings = { linger: DEFAULT_LINGER_MS, maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE, ...defaults, ...heartbeat, ...options.socket, ...curve };
-  return new SocketClass(settings as unknown as SocketOptions<S>);
+  const { context, ...settings }: Record<string, unknown> = { linger: DEFAULT_LINGER_MS, maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE, ...defaults, ...heartbeat, ...options.socket, ...curve };
+  // Options are set one by one on a socket made bare: when zeromq.js's constructor throws
+  // for a bad option, the native socket it made is never closed and the process dies of
+  // SIGSEGV at exit (zeromq 6.8.0). This way the socket is closed and the error is ours.
+  const socket = new SocketClass((context === undefined ? {} : { context }) as SocketOptions<S>);
+  for (const [name, value] of Object.entries(settings)) {
+    try {
+      if (!(name in socket)) throw new TypeError('no such option');
+      (socket as unknown as Record<string, unknown>)[name] = value;
+    } catch (cause) {
+      socket.close();
+      throw socketOptionError(SocketClass.name, name, value, cause);
+    }
+  }
+  return socket;
+}
+
+/** Which option, on which socket, and what ZeroMQ said of it. */
+function socketOptionError(socketType: string, name: string, value: unknown, cause: unknown): Error {
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  if (cause instanceof TypeError && cause.message === 'no such option') {
+    return new TypeError(`socket option ${JSON.stringify(name)} does not exist on a ${socketType} socket; use a zeromq.js option name of that socket type (e.g. sendHighWaterMark, linger)`);
+  }
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const Kind = (cause as { code?: unknown } | null)?.code === 'EINVAL' ? RangeError : TypeError;
+  return new Kind(`socket option ${name} cannot be ${shown} on a ${socketType} socket: ${reason}`, { cause });
 }
 
 /** A millisecond option ZeroMQ keeps in a C int. */
@@ -149,9 +183,16 @@ export abstract class Service implements AsyncDisposable {
 
   protected constructor(socket: Socket, options: ServiceOptions) {
     this.socket = socket as ServiceSocket;
-    this.log = toLog(options.logger);
+    let queue;
+    try {
+      this.log = toLog(options.logger);
+      queue = sendQueueLimits(options);
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
     this.events = new EventLog(this.log);
-    this.sendQueue = new SendQueue(this.socket, options.sendQueueLimit ?? DEFAULT_SEND_QUEUE_LIMIT, options.sendQueueBytes ?? DEFAULT_SEND_QUEUE_BYTES);
+    this.sendQueue = new SendQueue(this.socket, queue.limit, queue.bytes);
     this.#curve = options.curve;
     this.#closed = new Promise((resolve) => (this.#markClosed = resolve));
   }

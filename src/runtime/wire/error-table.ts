@@ -117,7 +117,14 @@ export class ErrorTranslator {
   readonly #user: ReadonlyMap<string, ErrorClass>;
 
   constructor(table?: ErrorTable) {
-    this.#user = table instanceof Map ? table : new Map(Object.entries(table ?? {}));
+    if (table !== undefined && (table === null || typeof table !== 'object')) {
+      throw new TypeError(`errorTable must map exception names to Error classes, as an object or a Map (got ${table === null ? 'null' : typeof table})`);
+    }
+    const user: ReadonlyMap<string, unknown> = table instanceof Map ? table : new Map(Object.entries(table ?? {}));
+    for (const [name, cls] of user) {
+      if (typeof cls !== 'function') throw new TypeError(`errorTable entry ${JSON.stringify(name)} must be an Error class (got ${cls === null ? 'null' : typeof cls})`);
+    }
+    this.#user = user as ReadonlyMap<string, ErrorClass>;
   }
 
   rebuild(type: string, args: unknown[], repr: string): Error {

@@ -1,0 +1,68 @@
+/**
+ * Options no service could use are refused with an error that names them, before any
+ * socket is left behind; a bad ZeroMQ socket option once killed the process at exit.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { connectPipeline, connectPubSub, connectRpc, runProxy, servePubSub, serveRpc } from '../src/runtime/index.js';
+import { endpoint } from './support/helpers.js';
+
+const run = promisify(execFile);
+const nowhere = 'tcp://127.0.0.1:1';
+
+describe('unusable options', () => {
+  it('names a socket option the socket type does not have, or a value ZeroMQ refuses', async () => {
+    await assert.rejects(connectPipeline({ connect: nowhere, socket: { receiveBufferSize: 1024 } }), {
+      name: 'TypeError',
+      message: 'socket option "receiveBufferSize" does not exist on a Push socket; use a zeromq.js option name of that socket type (e.g. sendHighWaterMark, linger)',
+    });
+    await assert.rejects(serveRpc({}, { bind: endpoint(), socket: { linger: 'long' } }), {
+      name: 'TypeError',
+      message: 'socket option linger cannot be "long" on a Router socket: Option value must be a number',
+    });
+    await assert.rejects(connectRpc({ connect: nowhere, socket: { sendHighWaterMark: -5 } }), (error: unknown) => {
+      assert.ok(error instanceof RangeError);
+      assert.equal(error.message, 'socket option sendHighWaterMark cannot be -5 on a Dealer socket: Invalid argument');
+      assert.ok(error.cause instanceof Error, 'ZeroMQ’s own error is the cause');
+      return true;
+    });
+    await assert.rejects(connectRpc({ connect: nowhere, socket: { type: 3 } }), /socket option type cannot be 3 on a Dealer socket/);
+    // The proxy gives one set of options to both of its sockets; the second is closed too.
+    await assert.rejects(runProxy({ frontend: endpoint(), backend: endpoint(), socket: { mandatory: true } }), /"mandatory" does not exist on a Dealer socket/);
+    await assert.rejects(servePubSub({}, { connect: nowhere, subscribe: 'feed', socket: { conflate: 'yes' } }), /socket option conflate cannot be "yes" on a Subscriber socket/);
+  });
+
+  it('refuses queue limits, loggers and tables that could not work', async () => {
+    await assert.rejects(connectRpc({ connect: nowhere, sendQueueLimit: -1 }), { name: 'RangeError', message: 'sendQueueLimit must be a whole number >= 0, or Infinity (got -1)' });
+    await assert.rejects(connectPubSub({ bind: endpoint(), sendQueueBytes: '1MB' as unknown as number }), { name: 'RangeError', message: 'sendQueueBytes must be a whole number >= 0, or Infinity (got string)' });
+    await assert.rejects(serveRpc({}, { bind: endpoint(), logger: 5 as never }), {
+      name: 'TypeError',
+      message: 'logger must be console-like or pino-like, an object with warn and error methods and optionally debug (got number)',
+    });
+    await assert.rejects(serveRpc({}, { bind: endpoint(), logger: { info() {} } as never }), /logger must be .* \(got an object without them\)/);
+    await assert.rejects(serveRpc({}, { bind: endpoint(), translationTable: 5 as never }), /translationTable must map ext codes 0\.\.127 to \[class, pack, unpack\]/);
+    await assert.rejects(connectRpc({ connect: nowhere, translationTable: { 3: [Date] } as never }), { name: 'TypeError', message: 'translationTable entry 3 must be [class, pack, unpack], three functions' });
+    await assert.rejects(connectRpc({ connect: nowhere, errorTable: { Oops: 'OopsError' } as never }), { name: 'TypeError', message: 'errorTable entry "Oops" must be an Error class (got string)' });
+    // Limits that do work still do.
+    await using client = await connectRpc({ connect: nowhere, sendQueueLimit: 0, sendQueueBytes: Infinity, logger: { warn() {}, error() {} } });
+    assert.ok(client);
+  });
+
+  it('leaves a process that refused bad socket options able to exit cleanly', async () => {
+    const runtime = new URL('../src/runtime/index.js', import.meta.url).href;
+    const script = `
+      import { connectPipeline, serveRpc } from ${JSON.stringify(runtime)};
+      for (const attempt of [
+        () => connectPipeline({ connect: 'tcp://127.0.0.1:1', socket: { receiveBufferSize: 1 } }),
+        () => serveRpc({}, { bind: 'tcp://127.0.0.1:0', socket: { linger: 'x' } }),
+        () => serveRpc({}, { bind: 'tcp://127.0.0.1:0', sendQueueLimit: -1 }),
+      ]) await attempt().then(() => console.log('accepted'), (error) => console.log(error.name));
+    `;
+    // zeromq.js left the socket of a throwing constructor open, and the process died of
+    // SIGSEGV as it exited: execFile rejects for that, and for any exit code but 0.
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { timeout: 15_000 });
+    assert.deepEqual(stdout.trim().split('\n'), ['TypeError', 'TypeError', 'RangeError']);
+  });
+});
