@@ -32,13 +32,15 @@ const script = (name: string) => fileURLToPath(new URL(`./support/${name}.js`, i
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A server that counts its calls, each taking `ms`. */
-async function countingServer(ms: number, bind = endpoint()) {
+/** `work` takes `ms` milliseconds, or until `until` settles. */
+async function countingServer(ms: number | Promise<void>, bind = endpoint()) {
   const counts = { calls: 0 };
   const server = await serveRpc(
     {
       work: method(async (n: number) => {
         counts.calls++;
-        if (ms > 0) await sleep(ms);
+        if (typeof ms !== 'number') await ms;
+        else if (ms > 0) await sleep(ms);
         return n;
       }),
       hang: method(() => new Promise(() => {})),
@@ -152,8 +154,11 @@ describe('many servers', () => {
 
   it('drain(): running calls finish, new ones are refused as draining (aiozmq sees the error), then it closes', async () => {
     const address = endpoint('ipc');
-    const slow = await countingServer(300, address);
-    await using client = await connectRpc({ connect: address, timeout: 5000 });
+    // The running call ends when the test says: a fixed 300 ms once ran out before the
+    // Python peer started on a loaded machine, and the server closed under a later call.
+    let finish!: () => void;
+    const slow = await countingServer(new Promise<void>((resolve) => (finish = resolve)), address);
+    await using client = await connectRpc({ connect: address, timeout: 10_000 });
     const running = client.call.work(7);
     await waitFor(() => slow.server.running === 1, 3000, 'the call to start');
     const drained = slow.server.drain({ quiet: 50 });
@@ -176,6 +181,8 @@ describe('many servers', () => {
     assert.match(stdout, /REFUSED .*zrpc\.ServerDraining/);
     // A zrpc client with no other server keeps the refused call for the next one.
     const refused = client.call.work(8);
+    await waitFor(() => client.servers[0]?.state === 'draining', 5000, 'the refusal');
+    finish();
     assert.equal(await running, 7);
     await drained;
     assert.equal(slow.server.closed, true);
