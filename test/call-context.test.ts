@@ -11,6 +11,7 @@ import {
   CallContext,
   connectRpc,
   currentContext,
+  HEALTH_METHOD,
   generateKeyPair,
   method,
   Packer,
@@ -177,7 +178,10 @@ describe('cancellation', () => {
     await using server = await serve(service.handler);
     await using client = await connectRpc({ connect: server.transport.bindings[0], timeout: 100 });
     await using plain = await connectRpc({ connect: server.transport.bindings[0] });
+    // Connected first, so the 100 ms are the call's and not the handshake's.
+    await client.invoke(HEALTH_METHOD, [], undefined, { timeout: 10_000 });
     await assert.rejects(client.call.hold(), RpcTimeoutError);
+    await waitFor(() => service.abortedAt() !== undefined, 5000, 'the call to reach the server');
     // The cancel and the server's own deadline (the 100 ms were sent) race: either ends it.
     const first = (await service.abortedAt()!).reason;
     assert.ok(first instanceof CallAbortedError || first instanceof RpcTimeoutError, String(first));
@@ -424,7 +428,10 @@ describe('a chain of servers A -> B -> C', () => {
 
   it("times C out with A's caller's deadline, which B and C never set themselves", async () => {
     await using chain = await chainOf();
+    // Every hop connected first, so the 200 ms are the call's and not three handshakes'.
+    await chain.toA.with({ timeout: 10_000 }).call.look();
     await assert.rejects(chain.toA.with({ timeout: 200 }).call.hold(), RpcTimeoutError);
+    await waitFor(() => chain.c.abortedAt() !== undefined, 5000, 'the call to reach C');
     const { reason } = await chain.c.abortedAt()!;
     assert.ok(reason instanceof CallAbortedError || reason instanceof RpcTimeoutError, String(reason));
   });
@@ -438,9 +445,9 @@ describe('a chain of servers A -> B -> C', () => {
     await waitFor(() => chain.c.abortedAt() !== undefined, 3000, 'the call to reach C');
     controller.abort();
     await assert.rejects(call, CallAbortedError);
+    await waitFor(() => chain.seen.b!.aborted, 5000, "B's cancel");
     await sleep(100);
     assert.equal(chain.seen.c!.aborted, false, 'C goes on: its caller B did not inherit');
-    assert.ok(chain.seen.b!.aborted);
   });
 });
 

@@ -47,7 +47,7 @@ describe('faults', () => {
     };
     const lanes = Array.from({ length: 20 }, (_, k) => lane(k));
     await waitFor(() => outcomes.ok > 200, 10_000, 'load before the kill');
-    process.kill(Number(await client.call.pid()), 'SIGKILL');
+    process.kill(Number(await client.withTimeout(10_000).call.pid()), 'SIGKILL');
     await new Promise((r) => setTimeout(r, 500));
     const okBeforeRestart = outcomes.ok;
     server = new LineProcess(process.execPath, [script('fault-server'), address]);

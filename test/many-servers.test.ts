@@ -116,15 +116,17 @@ describe('many servers', () => {
     const frozen = await serveRpc({ work: method((_n: number) => new Promise(() => {})) }, { bind: endpoint() });
     const good = await countingServer(0);
     const logger = recordingLogger();
-    await using client = await connectRpc({ connect: [frozen.transport.bindings[0]!, good.address], timeout: 800, logger });
+    await using client = await connectRpc({ connect: [frozen.transport.bindings[0]!, good.address], timeout: 3000, logger });
     await waitFor(() => client.servers.every((s) => s.connected), 3000, 'both connections');
-    // Calls at once: least-in-flight puts half of them on the frozen server.
-    const idempotent = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => client.invoke('work', [i], undefined, { idempotent: true, attemptTimeout: 100 })));
+    // Calls at once: least-in-flight puts half of them on the frozen server. An attempt
+    // timeout of 400 ms, not 100: a stall that long on a loaded machine sent a call
+    // answered by the good server back to the frozen one, which was then suspect too early.
+    const idempotent = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => client.invoke('work', [i], undefined, { idempotent: true, attemptTimeout: 400 })));
     assert.deepEqual(
       idempotent.map((o) => (o.status === 'fulfilled' ? o.value : String(o.reason))),
       [0, 1, 2, 3],
     );
-    const plain = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => client.call.work(i)));
+    const plain = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => client.withTimeout(800).call.work(i)));
     const timedOut = plain.filter((o) => o.status === 'rejected' && o.reason instanceof RpcTimeoutError).length;
     assert.ok(timedOut > 0 && timedOut < 4, `plain calls on the frozen server time out, the others succeed (${timedOut} timed out)`);
     assert.equal(plain.filter((o) => o.status === 'fulfilled').length, 4 - timedOut);

@@ -273,7 +273,7 @@ describe('request/reply', () => {
   it('aborts running handlers when the server closes', async () => {
     const handler = new Calculator();
     const server: RpcServer = await serveRpc(handler, { bind: endpoint() });
-    const client = await connectRpc({ connect: server.transport.bindings[0], timeout: 300 });
+    const client = await connectRpc({ connect: server.transport.bindings[0], timeout: 10_000 });
     const call = client.call.wait(10_000);
     await waitFor(() => server.running === 1, 2000, 'handler to start');
     await server.close();
