@@ -562,10 +562,13 @@ describe('attack: deadline timers of finished calls', () => {
     await using client = await connectRpc({ connect: back.transport.bindings[0], timeout: 5000 });
     let late: Promise<unknown> | undefined;
     let inListener: Promise<unknown> | undefined;
+    let cancelled!: () => void;
+    const afterCancel = new Promise<void>((resolve) => (cancelled = resolve));
     const handler = {
       park: method((ctx: CallContext) => {
-        // Started in the handler's own context: it runs after the cancel.
-        setTimeout(() => (late = client.call.echo(1).then((v) => v, (e: unknown) => e)), 100);
+        // Started in the handler's own context (a reaction keeps the context it was made
+        // in), once the test has seen the cancel arrive.
+        void afterCancel.then(() => (late = client.call.echo(1).then((v) => v, (e: unknown) => e)));
         return new Promise((_, reject) =>
           ctx.signal.addEventListener('abort', () => {
             // An abort listener runs in the context of whatever aborted (the cancel), not the handler's.
@@ -580,6 +583,8 @@ describe('attack: deadline timers of finished calls', () => {
     await peer.send(callFrames(undefined, 1, 'park'));
     await waitFor(() => front.running === 1, 2000);
     await peer.send(cancelFrames(1));
+    await waitFor(() => inListener !== undefined, 5000, 'the cancel');
+    cancelled();
     await waitFor(() => late !== undefined, 2000);
     assert.ok((await late!) instanceof CallAbortedError);
     // Documented here, not judged: a call made from the abort listener does not inherit.
