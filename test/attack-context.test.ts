@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Dealer, Router } from 'zeromq';
 import {
+  HEALTH_METHOD,
   CallAbortedError,
   CallContext,
   connectPipeline,
@@ -266,6 +267,10 @@ describe('attack: cancels', () => {
       { bind: endpoint(), concurrency: 1, logger },
     );
     await using client = await connectRpc({ connect: server.transport.bindings[0] });
+    // A raw peer, connected first (a health call skips the line for a slot).
+    await using peer = new Peer(server.transport.bindings[0]!);
+    await peer.send(callFrames(undefined, 90, HEALTH_METHOD));
+    await peer.reply(90);
     const busy = client.call.gate();
     await waitFor(() => server.running === 1, 2000, 'the call that takes the one slot');
     const controller = new AbortController();
@@ -273,9 +278,11 @@ describe('attack: cancels', () => {
     const expiring = client.withTimeout(150).call.note(3);
     const sentAt = performance.now();
     const waiting = client.withTimeout(5000).call.note(4);
-    // A raw peer's call with a 100 ms deadline, which no cancel follows.
-    await using peer = new Peer(server.transport.bindings[0]!);
+    // The peer's call with a 100 ms deadline, which no cancel follows; the health call
+    // behind it shows the server has read it.
     await peer.send(callFrames(contextWith(100), 7, 'note', [7]));
+    await peer.send(callFrames(undefined, 91, HEALTH_METHOD));
+    await peer.reply(91);
     await sleep(50);
     controller.abort();
     await assert.rejects(cancelled, CallAbortedError);
