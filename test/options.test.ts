@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { connectPipeline, connectPubSub, connectRpc, runProxy, servePubSub, serveRpc } from '../src/runtime/index.js';
+import { connectPipeline, connectPubSub, connectRpc, method, runProxy, servePubSub, serveRpc } from '../src/runtime/index.js';
 import { endpoint } from './support/helpers.js';
 
 const run = promisify(execFile);
@@ -48,6 +48,30 @@ describe('unusable options', () => {
     // Limits that do work still do.
     await using client = await connectRpc({ connect: nowhere, sendQueueLimit: 0, sendQueueBytes: Infinity, logger: { warn() {}, error() {} } });
     assert.ok(client);
+  });
+
+  it('refuses call options no call could use, and keeps nothing of the refused call', async () => {
+    await using server = await serveRpc({ add: method((a: number, b: number) => a + b) }, { bind: endpoint() });
+    await using client = await connectRpc({ connect: server.transport.bindings[0] });
+    assert.throws(() => client.with({ timout: 5 } as never), {
+      name: 'TypeError',
+      message: 'unknown call option "timout"; call options are timeout, signal, idempotent, attemptTimeout, metadata, inherit',
+    });
+    assert.throws(() => client.with({ idempotent: 'yes' } as never), { name: 'TypeError', message: 'idempotent must be true or false (got string)' });
+    assert.throws(() => client.with({ inherit: 0 } as never), { name: 'TypeError', message: 'inherit must be true or false (got number)' });
+    assert.throws(() => client.with(null as never), { name: 'TypeError', message: 'call options must be an object (got null)' });
+    assert.throws(() => client.with({ attemptTimeout: -1 }), /attemptTimeout must be a number of milliseconds >= 0/);
+    // A signal that is no AbortSignal was kept as a pending call whose release threw
+    // again when the client closed.
+    const notASignal = { aborted: false } as unknown as AbortSignal;
+    assert.throws(() => client.withSignal(notASignal), /signal must be an AbortSignal/);
+    await assert.rejects(client.invoke('add', [1, 2], undefined, { signal: notASignal }), {
+      name: 'TypeError',
+      message: 'signal must be an AbortSignal (from an AbortController, or AbortSignal.timeout(ms))',
+    });
+    assert.equal(client.pending, 0);
+    assert.equal(await client.with({ timeout: 5000, idempotent: true, inherit: false }).call.add(1, 2), 3);
+    await client.close();
   });
 
   it('leaves a process that refused bad socket options able to exit cleanly', async () => {

@@ -90,9 +90,37 @@ type Named = Readonly<Record<string, unknown>> | undefined;
 
 /** `extra` over `base`; metadata adds up key by key, so `with({ metadata })` views stack. */
 export function mergeCallOptions(base: CallOptions, extra: CallOptions): CallOptions {
+  checkCallOptions(extra);
   const merged = { ...base, ...extra };
   if (base.metadata && extra.metadata) merged.metadata = { ...base.metadata, ...extra.metadata };
   return merged;
+}
+
+const CALL_OPTIONS: ReadonlySet<string> = new Set(['timeout', 'signal', 'idempotent', 'attemptTimeout', 'metadata', 'inherit']);
+
+/**
+ * Refuses call options no call could use, naming them: a misspelt key would otherwise
+ * leave the call on defaults unseen, and a signal that is no AbortSignal broke the
+ * client's bookkeeping. Metadata is checked as it is encoded.
+ */
+function checkCallOptions(options: CallOptions): void {
+  if (options === null || typeof options !== 'object') throw new TypeError(`call options must be an object (got ${options === null ? 'null' : typeof options})`);
+  for (const key in options) {
+    if (!CALL_OPTIONS.has(key)) throw new TypeError(`unknown call option ${JSON.stringify(key)}; call options are ${[...CALL_OPTIONS].join(', ')}`);
+  }
+  checkTimeout('timeout', options.timeout);
+  checkTimeout('attemptTimeout', options.attemptTimeout);
+  checkCallFlags(options);
+}
+
+/** The checks of call options cheap enough for every call: a bad one fails before anything is kept. */
+function checkCallFlags(options: CallOptions): void {
+  const { signal, idempotent, inherit } = options;
+  if (signal !== undefined && (signal === null || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
+    throw new TypeError('signal must be an AbortSignal (from an AbortController, or AbortSignal.timeout(ms))');
+  }
+  if (idempotent !== undefined && typeof idempotent !== 'boolean') throw new TypeError(`idempotent must be true or false (got ${typeof idempotent})`);
+  if (inherit !== undefined && typeof inherit !== 'boolean') throw new TypeError(`inherit must be true or false (got ${typeof inherit})`);
 }
 
 /** How long a request may wait for ZeroMQ to take it before its caller is asked again whether it still wants it. */
@@ -171,7 +199,7 @@ export class RpcCaller {
 
   /** @internal */
   constructor(client: RpcClient, options: CallOptions) {
-    checkTimeout('timeout', options.timeout);
+    checkCallOptions(options);
     this.#client = client;
     this.#options = options;
   }
@@ -377,6 +405,13 @@ export class RpcClient extends Service {
     spent = 0,
   ): Promise<unknown> {
     if (this.closed) return Promise.reject(new ServiceClosedError());
+    if (options !== undefined) {
+      try {
+        checkCallFlags(options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(aborted(name, signal));
     const id = this.#nextId();
