@@ -102,27 +102,28 @@ export function createSocket<S extends Socket>(
   // for a bad option, the native socket it made is never closed and the process dies of
   // SIGSEGV at exit (zeromq 6.8.0). This way the socket is closed and the error is ours.
   const socket = new SocketClass((context === undefined ? {} : { context }) as SocketOptions<S>);
+  const type = SocketClass.name;
   for (const [name, value] of Object.entries(settings)) {
+    if (!(name in socket)) {
+      socket.close();
+      throw new TypeError(`socket option ${JSON.stringify(name)} does not exist on a ${type} socket; use a zeromq.js option name of that socket type (e.g. sendHighWaterMark, linger)`);
+    }
     try {
-      if (!(name in socket)) throw new TypeError('no such option');
       (socket as unknown as Record<string, unknown>)[name] = value;
     } catch (cause) {
       socket.close();
-      throw socketOptionError(SocketClass.name, name, value, cause);
+      throw refusedOption(type, name, value, cause);
     }
   }
   return socket;
 }
 
 /** Which option, on which socket, and what ZeroMQ said of it. */
-function socketOptionError(socketType: string, name: string, value: unknown, cause: unknown): Error {
+function refusedOption(type: string, name: string, value: unknown, cause: unknown): Error {
   const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  if (cause instanceof TypeError && cause.message === 'no such option') {
-    return new TypeError(`socket option ${JSON.stringify(name)} does not exist on a ${socketType} socket; use a zeromq.js option name of that socket type (e.g. sendHighWaterMark, linger)`);
-  }
   const reason = cause instanceof Error ? cause.message : String(cause);
   const Kind = (cause as { code?: unknown } | null)?.code === 'EINVAL' ? RangeError : TypeError;
-  return new Kind(`socket option ${name} cannot be ${shown} on a ${socketType} socket: ${reason}`, { cause });
+  return new Kind(`socket option ${name} cannot be ${shown} on a ${type} socket: ${reason}`, { cause });
 }
 
 /** A millisecond option ZeroMQ keeps in a C int. */
