@@ -29,6 +29,15 @@ describe('unusable options', () => {
       return true;
     });
     await assert.rejects(connectRpc({ connect: nowhere, socket: { type: 3 } }), /socket option type cannot be 3 on a Dealer socket/);
+    // A secret is never repeated in the message (messages end up in logs); a value that
+    // cannot be printed does not take the option's name with it.
+    await assert.rejects(connectRpc({ connect: nowhere, socket: { curveSecretKey: 'x'.repeat(39) } }), {
+      name: 'RangeError',
+      message: 'socket option curveSecretKey cannot be the value given on a Dealer socket: Invalid argument',
+    });
+    await assert.rejects(connectRpc({ connect: nowhere, socket: { linger: Object.create(null) } }), {
+      message: 'socket option linger cannot be a value of type object on a Dealer socket: Option value must be a number',
+    });
     // The proxy gives one set of options to both of its sockets; the second is closed too.
     await assert.rejects(runProxy({ frontend: endpoint(), backend: endpoint(), socket: { mandatory: true } }), /"mandatory" does not exist on a Dealer socket/);
     await assert.rejects(servePubSub({}, { connect: nowhere, subscribe: 'feed', socket: { conflate: 'yes' } }), /socket option conflate cannot be "yes" on a Subscriber socket/);
@@ -63,8 +72,11 @@ describe('unusable options', () => {
     assert.throws(() => client.with({ attemptTimeout: -1 }), /attemptTimeout must be a number of milliseconds >= 0/);
     // A signal that is no AbortSignal was kept as a pending call whose release threw
     // again when the client closed.
-    const notASignal = { aborted: false } as unknown as AbortSignal;
+    const notASignal = { aborted: false, addEventListener() {} } as unknown as AbortSignal;
     assert.throws(() => client.withSignal(notASignal), /signal must be an AbortSignal/);
+    // Options given to invoke() directly are held to the same rules.
+    await assert.rejects(client.invoke('add', [1, 2], undefined, { timout: 5 } as never), /unknown call option "timout"/);
+    await assert.rejects(client.invoke('add', [1, 2], undefined, null as never), /call options must be an object \(got null\)/);
     await assert.rejects(client.invoke('add', [1, 2], undefined, { signal: notASignal }), {
       name: 'TypeError',
       message: 'signal must be an AbortSignal (from an AbortController, or AbortSignal.timeout(ms))',

@@ -116,7 +116,7 @@ function checkCallOptions(options: CallOptions): void {
 /** The checks of call options cheap enough for every call: a bad one fails before anything is kept. */
 function checkCallFlags(options: CallOptions): void {
   const { signal, idempotent, inherit } = options;
-  if (signal !== undefined && (signal === null || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
+  if (signal !== undefined && Object.prototype.toString.call(signal) !== '[object AbortSignal]') {
     throw new TypeError('signal must be an AbortSignal (from an AbortController, or AbortSignal.timeout(ms))');
   }
   if (idempotent !== undefined && typeof idempotent !== 'boolean') throw new TypeError(`idempotent must be true or false (got ${typeof idempotent})`);
@@ -368,6 +368,7 @@ export class RpcClient extends Service {
   /** Calls `name` with explicit positional and named arguments. The generated clients use this. */
   async invoke(name: string, args: readonly unknown[] = [], named?: Named, options?: CallOptions): Promise<unknown> {
     try {
+      if (options !== undefined) checkCallOptions(options);
       const parent = (options?.inherit ?? this.#inherit) ? currentContext() : undefined;
       if (this.#chain) return await this.#chain(new ClientCall(name, args, named, options, parent, this.#timeout));
       return await this.#call(name, args, named, options, options?.metadata, parent);

@@ -120,10 +120,21 @@ export function createSocket<S extends Socket>(
 
 /** Which option, on which socket, and what ZeroMQ said of it. */
 function refusedOption(type: string, name: string, value: unknown, cause: unknown): Error {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const shown = /secret|password|key/i.test(name) ? 'the value given' : shortly(value);
   const reason = cause instanceof Error ? cause.message : String(cause);
   const Kind = (cause as { code?: unknown } | null)?.code === 'EINVAL' ? RangeError : TypeError;
   return new Kind(`socket option ${name} cannot be ${shown} on a ${type} socket: ${reason}`, { cause });
+}
+
+/** A value for an error message: short, and never a throw of its own. */
+function shortly(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  } catch {
+    text = `a value of type ${typeof value}`;
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 /** A millisecond option ZeroMQ keeps in a C int. */
