@@ -21,7 +21,7 @@ import { encodeRequestHeader, REPLY_HEADER_SIZE, replyRequestId, senderPrefix } 
 import type { DecodeLimits, Packer, TranslationTable } from '../wire/packer.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
 import { encodeCall, FrameCache, hasKeys, type Frames } from '../wire/frame-cache.js';
-import { createSocket, endpointList, sendQueueLimits, Service, type ServiceOptions } from '../socket/service.js';
+import { createSocket, endpointList, Service, type ServiceOptions } from '../socket/service.js';
 import { createPacker } from '../wire/translators.js';
 import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
 import { byteLength, SendQueue } from '../socket/send-queue.js';
@@ -90,7 +90,6 @@ type Named = Readonly<Record<string, unknown>> | undefined;
 
 /** `extra` over `base`; metadata adds up key by key, so `with({ metadata })` views stack. */
 export function mergeCallOptions(base: CallOptions, extra: CallOptions): CallOptions {
-  checkCallOptions(extra);
   const merged = { ...base, ...extra };
   if (base.metadata && extra.metadata) merged.metadata = { ...base.metadata, ...extra.metadata };
   return merged;
@@ -101,20 +100,16 @@ const CALL_OPTIONS: ReadonlySet<string> = new Set(['timeout', 'signal', 'idempot
 /**
  * Refuses call options no call could use, naming them: a misspelt key would otherwise
  * leave the call on defaults unseen, and a signal that is no AbortSignal broke the
- * client's bookkeeping. Metadata is checked as it is encoded.
+ * client's bookkeeping. Metadata is checked as it is encoded. Once per call, in
+ * `invoke`, which every call passes; views check theirs in `with()` as well, to fail there.
  */
-function checkCallOptions(options: CallOptions): void {
+export function checkCallOptions(options: CallOptions): void {
   if (options === null || typeof options !== 'object') throw new TypeError(`call options must be an object (got ${options === null ? 'null' : typeof options})`);
   for (const key in options) {
     if (!CALL_OPTIONS.has(key)) throw new TypeError(`unknown call option ${JSON.stringify(key)}; call options are ${[...CALL_OPTIONS].join(', ')}`);
   }
   checkTimeout('timeout', options.timeout);
   checkTimeout('attemptTimeout', options.attemptTimeout);
-  checkCallFlags(options);
-}
-
-/** The checks of call options cheap enough for every call: a bad one fails before anything is kept. */
-function checkCallFlags(options: CallOptions): void {
   const { signal, idempotent, inherit } = options;
   if (signal !== undefined && Object.prototype.toString.call(signal) !== '[object AbortSignal]') {
     throw new TypeError('signal must be an AbortSignal (from an AbortController, or AbortSignal.timeout(ms))');
@@ -199,7 +194,6 @@ export class RpcCaller {
 
   /** @internal */
   constructor(client: RpcClient, options: CallOptions) {
-    checkCallOptions(options);
     this.#client = client;
     this.#options = options;
   }
@@ -215,6 +209,7 @@ export class RpcCaller {
   }
 
   with(options: CallOptions): RpcCaller {
+    checkCallOptions(options);
     return new RpcCaller(this.#client, mergeCallOptions(this.#options, options));
   }
 
@@ -243,8 +238,6 @@ export class RpcClient extends Service {
   #waiting: number[] = [];
   /** Bytes of the waiting calls' requests, bounded like a send queue's by `sendQueueBytes`. */
   #waitingBytes = 0;
-  readonly #waitBytes: number;
-  readonly #waitLimit: number;
   /** Where the next tie-break starts, so equal servers take turns. */
   #turn = 0;
   #prober: NodeJS.Timeout | undefined;
@@ -267,7 +260,6 @@ export class RpcClient extends Service {
     this.#errors = new ErrorTranslator(options.errorTable);
     this.#timeout = checkTimeout('timeout', options.timeout) ?? DEFAULT_CALL_TIMEOUT;
     this.#attemptTimeout = checkTimeout('attemptTimeout', options.attemptTimeout);
-    ({ limit: this.#waitLimit, bytes: this.#waitBytes } = sendQueueLimits(options));
     this.#links = [new ServerLink(undefined, this.socket as unknown as Dealer, this.sendQueue, false)];
     this.#root = new RpcCaller(this, {});
     this.#chain = chain(options.interceptors, this.#intercepted);
@@ -297,7 +289,7 @@ export class RpcClient extends Service {
   protected override connectEndpoint(endpoint: string): void {
     if (this.#links.some((l) => l.endpoint === endpoint && !l.retired)) return; // dialing twice would only add a second pipe
     const socket = createClientSocket(this.#options);
-    const queue = new SendQueue(socket, this.#waitLimit, this.#waitBytes);
+    const queue = new SendQueue(socket, this.queueLimits.limit, this.queueLimits.bytes);
     // inproc has no handshake and reports none: its pipe exists once both ends do, and
     // until then ZeroMQ (immediate) holds what is sent.
     const link = new ServerLink(endpoint, socket, queue, endpoint.startsWith('inproc://'));
@@ -406,13 +398,6 @@ export class RpcClient extends Service {
     spent = 0,
   ): Promise<unknown> {
     if (this.closed) return Promise.reject(new ServiceClosedError());
-    if (options !== undefined) {
-      try {
-        checkCallFlags(options);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(aborted(name, signal));
     const id = this.#nextId();
@@ -426,7 +411,6 @@ export class RpcClient extends Service {
     // A deadline someone set (not the default one) is sent to the server.
     let sendDeadline = ownTimeout || this.#timeoutSet;
     try {
-      if (options?.timeout !== undefined) checkTimeout('timeout', options.timeout);
       if (parent) {
         if (parent.aborted) throw aborted(name, parent.signal);
         if (parent.deadline !== undefined && parent.remaining < (timeout ?? Infinity)) {
@@ -435,7 +419,7 @@ export class RpcClient extends Service {
         }
       }
       if (options?.idempotent) {
-        attemptTimeout = checkTimeout('attemptTimeout', options.attemptTimeout) ?? this.#attemptTimeout;
+        attemptTimeout = options.attemptTimeout ?? this.#attemptTimeout;
         if (attemptTimeout === undefined && timeout !== undefined && timeout !== Infinity) attemptTimeout = Math.ceil(timeout / 3);
       }
       const header = encodeRequestHeader(this.#prefix, id);
@@ -506,7 +490,7 @@ export class RpcClient extends Service {
     const link = this.#pick(call);
     if (link) return this.#sendTo(id, call, link);
     const bytes = byteLength(call.frames);
-    if (this.#waiting.length >= this.#waitLimit || this.#waitingBytes + bytes > this.#waitBytes) {
+    if (this.#waiting.length >= this.queueLimits.limit || this.#waitingBytes + bytes > this.queueLimits.bytes) {
       // Calls that timed out or were aborted while waiting leave their ids behind.
       this.#waiting = this.#waiting.filter((waiting) => {
         const pending = this.#pending.get(waiting);
@@ -514,10 +498,10 @@ export class RpcClient extends Service {
       });
       this.#waitingBytes = this.#waiting.reduce((sum, waiting) => sum + byteLength(this.#pending.get(waiting)!.frames), 0);
     }
-    if (this.#waiting.length >= this.#waitLimit || this.#waitingBytes + bytes > this.#waitBytes) {
+    if (this.#waiting.length >= this.queueLimits.limit || this.#waitingBytes + bytes > this.queueLimits.bytes) {
       this.#fail(
         id,
-        new SendQueueFullError(`no server is ready and ${this.#waiting.length} calls (${this.#waitingBytes} bytes) already wait for one; limits sendQueueLimit ${this.#waitLimit}, sendQueueBytes ${this.#waitBytes}`),
+        new SendQueueFullError(`no server is ready and ${this.#waiting.length} calls (${this.#waitingBytes} bytes) already wait for one; limits sendQueueLimit ${this.queueLimits.limit}, sendQueueBytes ${this.queueLimits.bytes}`),
       );
       return;
     }

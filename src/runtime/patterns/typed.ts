@@ -7,7 +7,7 @@ import { bindArguments, signatureOf } from '../handlers/binding.js';
 import { ParameterError } from '../errors/errors.js';
 import { method, type Handler, type MethodSpec } from '../handlers/handler.js';
 import type { PubSubClient, Topic } from './pubsub.js';
-import { mergeCallOptions, type CallOptions } from './rpc-client.js';
+import { checkCallOptions, mergeCallOptions, type CallOptions } from './rpc-client.js';
 import type { Transport } from '../socket/service.js';
 import { trimTrailingUndefined } from '../wire/frame-cache.js';
 
@@ -126,6 +126,7 @@ export class TypedCaller {
 
   /** The same caller with other default call options. */
   with(options: CallOptions): TypedCaller {
+    checkCallOptions(options);
     return new TypedCaller(this.service, this.#send, this.#specs, this.#check, mergeCallOptions(this.options, options));
   }
 

@@ -71,7 +71,7 @@ export class EventLog {
 /** Wraps a user logger so zrpc can call it one way whatever its style. */
 export function toLog(logger: Logger = quietConsole): Log {
   if (logger === null || typeof logger !== 'object' || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
-    const got = logger === null || typeof logger !== 'object' ? (logger === null ? 'null' : typeof logger) : 'an object without them';
+    const got = logger === null ? 'null' : typeof logger === 'object' ? 'an object without them' : typeof logger;
     throw new TypeError(`logger must be console-like or pino-like, an object with warn and error methods and optionally debug (got ${got})`);
   }
   const pinoLike = typeof (logger as { child?: unknown }).child === 'function' && 'level' in logger;

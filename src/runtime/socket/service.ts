@@ -52,7 +52,7 @@ const DEFAULT_SEND_QUEUE_LIMIT = 100_000;
 const DEFAULT_SEND_QUEUE_BYTES = 256 * 2 ** 20;
 
 /** `sendQueueLimit` and `sendQueueBytes` as given, or their defaults; refuses what no queue could use. */
-export function sendQueueLimits(options: ServiceOptions): { readonly limit: number; readonly bytes: number } {
+function sendQueueLimits(options: ServiceOptions): { readonly limit: number; readonly bytes: number } {
   const count = (option: string, value: unknown, fallback: number): number => {
     if (value === undefined) return fallback;
     if (value === Infinity || (typeof value === 'number' && Number.isInteger(value) && value >= 0)) return value;
@@ -184,6 +184,8 @@ export abstract class Service implements AsyncDisposable {
   /** Where events that peers cause at will are logged, rate-limited per kind. */
   protected readonly events: EventLog;
   protected readonly sendQueue: SendQueue;
+  /** `sendQueueLimit` and `sendQueueBytes`, checked: every queue of this service's is bounded by them. */
+  protected readonly queueLimits: { readonly limit: number; readonly bytes: number };
   readonly #bindings = new Map<string, string>();
   readonly #connections = new Set<string>();
   #closing: Promise<void> | undefined;
@@ -195,16 +197,15 @@ export abstract class Service implements AsyncDisposable {
 
   protected constructor(socket: Socket, options: ServiceOptions) {
     this.socket = socket as ServiceSocket;
-    let queue;
     try {
       this.log = toLog(options.logger);
-      queue = sendQueueLimits(options);
+      this.queueLimits = sendQueueLimits(options);
     } catch (error) {
       socket.close();
       throw error;
     }
     this.events = new EventLog(this.log);
-    this.sendQueue = new SendQueue(this.socket, queue.limit, queue.bytes);
+    this.sendQueue = new SendQueue(this.socket, this.queueLimits.limit, this.queueLimits.bytes);
     this.#curve = options.curve;
     this.#closed = new Promise((resolve) => (this.#markClosed = resolve));
   }
