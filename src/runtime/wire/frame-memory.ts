@@ -62,9 +62,11 @@ export function largeBuffer(size: number): ArrayBuffer {
  * sends and drops; a value handed to an application must never be lent.
  */
 export function lend(frame: Uint8Array): void {
+  // Most frames are small: decided before reading `.buffer`, which costs more than the test.
+  if (frame.byteLength <= SMALL_FRAME_BYTES) return;
   const buffer = frame.buffer as ArrayBuffer;
   const capacity = buffer.byteLength;
   // A buffer of another capacity (one the encoder grew itself) would sit in a list no
   // request ever asks for.
-  if (frame.byteLength > SMALL_FRAME_BYTES && capacity <= MAX_KEPT_CAPACITY && capacityFor(capacity) === capacity) returned.register(frame, buffer);
+  if (capacity <= MAX_KEPT_CAPACITY && capacityFor(capacity) === capacity) returned.register(frame, buffer);
 }
