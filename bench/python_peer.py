@@ -14,8 +14,15 @@ def say(line):
     print(line, flush=True)
 
 
+def answer_until_eof():
+    # "cpu" asks for the process's CPU time so far (all threads), in µs, as worker.ts answers.
+    for line in sys.stdin:
+        if line.strip() == "cpu":
+            say("CPU %d" % (time.process_time() * 1e6))
+
+
 async def stdin_closed():
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await asyncio.get_running_loop().run_in_executor(None, answer_until_eof)
 
 
 class Bench(aiozmq.rpc.AttrHandler):
@@ -101,7 +108,10 @@ async def rpc_client():
         call = lambda: client.call.add(1, 2)  # noqa: E731
     inflight = config.get("inflight", 1)
     await drive(call, inflight, seconds=1)  # the warm-up the Node clients do too
+    say("WINDOW")
+    cpu = time.process_time()
     result = await drive(call, inflight, seconds=config.get("seconds", 2), calls=config.get("calls"))
+    result["cpu"] = (time.process_time() - cpu) * 1e6
     say("RESULT " + json.dumps(result))
     client.close()
 

@@ -1,7 +1,9 @@
 /**
  * One side of one benchmark, in its own process: `node dist/bench/worker.js '<json>'`.
  * Prints `READY <endpoint>` when serving, `FIRST` when a receiver sees its first probe,
- * `RSS <bytes> HEAP <bytes>` (heap used, after a GC) when asked on stdin, and `RESULT <json>` when done. stdin closing stops it.
+ * `RSS <bytes> HEAP <bytes> COMMITTED <bytes>` (heap used and V8's heap size, after a GC) and `CPU <µs>` (the process's user and
+ * system time so far) when asked on stdin, `WINDOW` when an RPC client starts measuring, and
+ * `RESULT <json>` when done. stdin closing stops it.
  */
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -41,10 +43,17 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 lines.on('line', (line) => {
   if (line === 'rss') {
     (globalThis as { gc?: () => void }).gc?.();
-    const { rss, heapUsed } = process.memoryUsage();
-    say(`RSS ${rss} HEAP ${heapUsed}`);
+    const { rss, heapUsed, heapTotal } = process.memoryUsage();
+    say(`RSS ${rss} HEAP ${heapUsed} COMMITTED ${heapTotal}`);
   }
+  if (line === 'cpu') say(`CPU ${cpuMicros()}`);
 });
+
+/** CPU time this process has used, all threads (ZeroMQ's I/O thread too), in µs. */
+function cpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
 
 // ── request/reply ──────────────────────────────────────────────────────────────────
 
@@ -109,6 +118,8 @@ async function rpcClient(): Promise<void> {
   // and then for most of its first second (V8 compiling and re-optimising the hot
   // path, on both sides): measured earlier, those calls are the p99 of a short round.
   await drive(call, config.inflight ?? 1, { seconds: WARM_UP_SECONDS });
+  // The orchestrator reads the server's CPU time now and after RESULT.
+  say('WINDOW');
   const result = await drive(call, config.inflight ?? 1, config.calls ? { calls: config.calls } : { seconds: config.seconds ?? 2 });
   say(`RESULT ${JSON.stringify(result)}`);
   await close();
@@ -151,10 +162,13 @@ interface DriveResult {
   rate: number;
   p50: number;
   p99: number;
+  /** CPU time this process used meanwhile, µs. */
+  cpu: number;
 }
 
 async function drive(call: Call, inflight: number, until: { seconds: number } | { calls: number }): Promise<DriveResult> {
   const latencies: number[] = [];
+  const cpuBefore = cpuMicros();
   const start = performance.now();
   const stopAt = 'seconds' in until ? start + until.seconds * 1000 : Infinity;
   const target = 'calls' in until ? until.calls : Infinity;
@@ -169,9 +183,10 @@ async function drive(call: Call, inflight: number, until: { seconds: number } | 
   };
   await Promise.all(Array.from({ length: inflight }, lane));
   const seconds = (performance.now() - start) / 1000;
+  const cpu = cpuMicros() - cpuBefore;
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { calls: latencies.length, seconds, rate: latencies.length / seconds, p50: at(0.5) * 1000, p99: at(0.99) * 1000 };
+  return { calls: latencies.length, seconds, rate: latencies.length / seconds, p50: at(0.5) * 1000, p99: at(0.99) * 1000, cpu };
 }
 
 // ── one-way: pipeline and pub/sub ──────────────────────────────────────────────────
