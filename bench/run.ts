@@ -233,7 +233,8 @@ function scenarios(): Scenario[] {
   const all: Impl[] = ['zrpc', 'raw', 'python', 'grpc'];
   // Latency is reported for sequential calls only: with 100 in flight it is mostly queueing.
   // CPU time per call (each process's user and system time, ZeroMQ's I/O thread included)
-  // moves far less with the machine's load than the rates do: it shows what a change cost.
+  // says which side a difference comes from. It rises with the machine's load too (a
+  // shared core runs the same code slower), so it is read round by round, as the rates.
   const calls = (transport: 'tcp' | 'ipc', options: Parameters<typeof rpc>[2]) => async (impl: Impl): Promise<Sample> => {
     const r = await rpc(impl, transport, options);
     const values: Record<string, number> = { 'calls/s': r.rate };
