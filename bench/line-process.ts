@@ -39,11 +39,11 @@ export class LineProcess implements AsyncDisposable {
     return this.#stderr.join('');
   }
 
-  /** Waits for a line that starts with `prefix` and returns it. */
-  async line(prefix: string, timeout = 10_000): Promise<string> {
+  /** Waits for a line that starts with `prefix` and returns it; `from`: the first line index to look at. */
+  async line(prefix: string, timeout = 10_000, from = 0): Promise<string> {
     const deadline = Date.now() + timeout;
     for (;;) {
-      const found = this.lines.find((l) => l.startsWith(prefix));
+      const found = this.lines.find((l, i) => i >= from && l.startsWith(prefix));
       if (found !== undefined) return found;
       if (this.#child.exitCode !== null) throw new Error(`process exited (${this.#child.exitCode}) before "${prefix}":\n${this.stderr}`);
       if (Date.now() > deadline) throw new Error(`no "${prefix}" line within ${timeout} ms:\n${this.lines.join('\n')}\n${this.stderr}`);
@@ -61,6 +61,13 @@ export class LineProcess implements AsyncDisposable {
 
   send(line: string): void {
     this.#child.stdin.write(`${line}\n`);
+  }
+
+  /** Sends `question` and returns the first line after it that starts with `prefix`. */
+  async ask(question: string, prefix: string, timeout?: number): Promise<string> {
+    const from = this.lines.length;
+    this.send(question);
+    return this.line(prefix, timeout, from);
   }
 
   /** Closes stdin (the process stops on it) and waits for it to exit; killed after `timeout`. */

@@ -70,16 +70,9 @@ interface RpcResult {
   serverCpu?: number;
 }
 
-/** Asks a worker its CPU time so far (µs), waiting for the answer to this question. */
+/** A worker's CPU time so far (µs). */
 async function cpuOf(proc: LineProcess): Promise<number> {
-  const before = proc.lines.length;
-  proc.send('cpu');
-  for (;;) {
-    const line = proc.lines.slice(before).find((l) => l.startsWith('CPU '));
-    if (line) return Number(line.slice(4));
-    await proc.line('CPU ');
-    await new Promise((r) => setTimeout(r, 1));
-  }
+  return Number((await proc.ask('cpu', 'CPU ')).slice(4));
 }
 
 /**
@@ -158,17 +151,8 @@ async function rssRows(payload: number, marks: readonly [number, number]): Promi
   const rows: Row[] = [];
   try {
     const read = async () => {
-      const before = server.lines.length;
-      server.send('rss');
-      for (;;) {
-        const line = server.lines.slice(before).find((l) => l.startsWith('RSS '));
-        if (line) {
-          const [, rss, , heap, , committed] = line.split(' ');
-          return { rss: Number(rss), heap: Number(heap), committed: Number(committed) };
-        }
-        await server.line('RSS ');
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      const [, rss, , heap, , committed] = (await server.ask('rss', 'RSS ')).split(' ');
+      return { rss: Number(rss), heap: Number(heap), committed: Number(committed) };
     };
     let done = 0;
     const sizes: number[] = [];
