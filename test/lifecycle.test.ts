@@ -13,4 +13,11 @@ describe('lifecycle', () => {
     const { stdout } = await run(process.execPath, [child], { timeout: 15_000 });
     assert.deepEqual(stdout.trim().split('\n'), ['pong', 'ServiceClosedError', 'closed']);
   });
+
+  it('lets the process exit after clients that dialed an inproc endpoint nobody binds are closed', async () => {
+    const child = fileURLToPath(new URL('./support/inproc-exit-child.js', import.meta.url));
+    // Killed at the timeout if it hangs; a client that could not open (EMFILE) fails it too.
+    const { stdout } = await run(process.execPath, [child], { timeout: 20_000 });
+    assert.equal(stdout.trim(), 'closed 400');
+  });
 });
