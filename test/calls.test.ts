@@ -139,8 +139,8 @@ describe('one-way handlers that return a value', () => {
     it(`${pattern}: warns once per method, as aiozmq warns "returned not None"`, async () => {
       const { calls, handler } = recorder();
       const logger = recordingLogger();
-      const serve = pattern === 'pipeline' ? servePipeline : servePubSub;
-      await using server = await serve(handler, { bind: endpoint('inproc'), logger, subscribe: '' });
+      const options = { bind: endpoint('inproc'), logger };
+      await using server = pattern === 'pipeline' ? await servePipeline(handler, options) : await servePubSub(handler, { ...options, subscribe: '' });
       const connect = { connect: server.transport.bindings[0] };
       await using client = pattern === 'pipeline' ? await connectPipeline(connect) : await connectPubSub(connect);
       const send = (name: string, args: unknown[]): Promise<void> =>

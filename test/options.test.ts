@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { connectPipeline, connectPubSub, connectRpc, method, runProxy, servePubSub, serveRpc } from '../src/runtime/index.js';
+import { connectPipeline, connectPubSub, connectRpc, method, runProxy, servePipeline, servePubSub, serveRpc } from '../src/runtime/index.js';
 import { endpoint } from './support/helpers.js';
 
 const run = promisify(execFile);
@@ -41,6 +41,26 @@ describe('unusable options', () => {
     // The proxy gives one set of options to both of its sockets; the second is closed too.
     await assert.rejects(runProxy({ frontend: endpoint(), backend: endpoint(), socket: { mandatory: true } }), /"mandatory" does not exist on a Dealer socket/);
     await assert.rejects(servePubSub({}, { connect: nowhere, subscribe: 'feed', socket: { conflate: 'yes' } }), /socket option conflate cannot be "yes" on a Subscriber socket/);
+  });
+
+  it('names an options key the factory does not read, and the keys it does', async () => {
+    await assert.rejects(connectRpc({ connect: nowhere, timout: 500 } as never), {
+      name: 'TypeError',
+      message:
+        'connectRpc: unknown option "timout"; it takes attemptTimeout, bind, connect, curve, decodeLimits, errorTable, heartbeat, inherit, interceptors, logger, sendQueueBytes, sendQueueLimit, socket, timeout, translationTable',
+    });
+    await assert.rejects(serveRpc({}, { bind: endpoint(), concurency: 4 } as never), /^TypeError: serveRpc: unknown option "concurency"; it takes bind, concurrency,/);
+    // Another pattern's option is refused too: a pipeline server subscribes to nothing.
+    await assert.rejects(servePipeline({}, { bind: endpoint(), subscribe: '' } as never), /^TypeError: servePipeline: unknown option "subscribe"; it takes bind, concurrency,/);
+    await assert.rejects(servePubSub({}, { bind: endpoint(), subscibe: '' } as never), /servePubSub: unknown option "subscibe"; it takes .*, subscribe, /);
+    await assert.rejects(connectPipeline({ connect: nowhere, Timeout: 5 } as never), /connectPipeline: unknown option "Timeout"; it takes bind, connect,/);
+    await assert.rejects(connectPubSub({ bind: endpoint(), intercepters: [] } as never), /connectPubSub: unknown option "intercepters"; it takes .*, interceptors, /);
+    await assert.rejects(runProxy({ frontend: endpoint(), backend: endpoint(), hearbeat: { interval: 100 } } as never), { name: 'TypeError', message: 'runProxy: unknown option "hearbeat"; it takes backend, curve, frontend, heartbeat, logger, socket' });
+    await assert.rejects(connectRpc(null as never), { name: 'TypeError', message: "connectRpc takes an options object, such as { connect: 'tcp://127.0.0.1:5555' } (got null)" });
+    // Generated clients pass their own checkArguments on: taken, and not offered to others.
+    await using client = await connectRpc({ connect: nowhere, checkArguments: true } as never);
+    await using push = await connectPipeline({ connect: nowhere, checkArguments: false } as never);
+    assert.ok(client && push);
   });
 
   it('refuses queue limits, loggers and tables that could not work', async () => {

@@ -13,7 +13,8 @@ import type { Log } from '../socket/logger.js';
 import { checkTimeout, clearTimer, setTimer } from '../socket/timer.js';
 import type { Packer } from '../wire/packer.js';
 import type { TranslationTable, DecodeLimits } from '../wire/packer.js';
-import type { ServiceOptions } from '../socket/service.js';
+import { serviceOptionKeys, type ServiceOptions } from '../socket/service.js';
+import type { OptionKeys } from '../socket/option-keys.js';
 
 /** Options every server takes, on top of endpoints and socket options. */
 export interface ServerOptions extends ServiceOptions {
@@ -108,6 +109,19 @@ function decodeFrame(packer: Packer, frame: Uint8Array, what: string, name: stri
     throw new ProtocolError(`${name}: ${what} are not valid msgpack: ${describeError(cause)}`, { cause });
   }
 }
+
+/** The keys of `ServerOptions` (option-keys.ts). */
+export const serverOptionKeys: OptionKeys<ServerOptions> = {
+  ...serviceOptionKeys,
+  translationTable: true,
+  decodeLimits: true,
+  logExceptions: true,
+  excludeLogExceptions: true,
+  interceptors: true,
+  timeout: true,
+  concurrency: true,
+  receiveAll: 'hidden',
+};
 
 /** The running calls of one server, so close and timeouts can reach them. */
 export class Dispatcher {

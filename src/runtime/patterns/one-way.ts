@@ -11,7 +11,8 @@ import { CallContext, currentContext } from '../handlers/context.js';
 import { chain, type Call, type Next, type Interceptor } from '../handlers/interceptor.js';
 import type { Packer, TranslationTable } from '../wire/packer.js';
 import { encodeCall, FrameCache, type Frames } from '../wire/frame-cache.js';
-import { Service, type ServiceOptions } from '../socket/service.js';
+import { Service, serviceOptionKeys, type ServiceOptions } from '../socket/service.js';
+import type { OptionKeys } from '../socket/option-keys.js';
 import { createPacker } from '../wire/translators.js';
 
 export abstract class OneWayServer extends Service {
@@ -102,6 +103,14 @@ export interface OneWayClientOptions extends ServiceOptions {
   interceptors?: readonly Interceptor[];
 }
 
+/**
+ * The keys of `OneWayClientOptions`, and `checkArguments`: the generated clients' own
+ * option, which the code zrpc-codegen writes passes on here (option-keys.ts).
+ */
+export const oneWayClientOptionKeys = {
+  ...({ ...serviceOptionKeys, translationTable: true, interceptors: true } satisfies OptionKeys<OneWayClientOptions>),
+  checkArguments: 'hidden',
+};
 
 export abstract class OneWayClient extends Service {
   readonly #packer: Packer;

@@ -3,9 +3,10 @@
  * Frames: name, args, kwargs (WIRE.md).
  */
 import { Pull, Push } from 'zeromq';
-import type { ServerOptions } from '../handlers/dispatch.js';
+import { serverOptionKeys, type ServerOptions } from '../handlers/dispatch.js';
+import { checkOptionKeys } from '../socket/option-keys.js';
 import type { Handler } from '../handlers/handler.js';
-import { OneWayClient, OneWayServer, type OneWayClientOptions } from './one-way.js';
+import { OneWayClient, oneWayClientOptionKeys, OneWayServer, type OneWayClientOptions } from './one-way.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
 import { createSocket } from '../socket/service.js';
 
@@ -42,9 +43,11 @@ export class PipelineClient extends OneWayClient {
 }
 
 export async function servePipeline(handler: Handler, options: PipelineServerOptions): Promise<PipelineServer> {
+  checkOptionKeys(options, serverOptionKeys, 'servePipeline');
   return new PipelineServer(handler, options).start(options);
 }
 
 export async function connectPipeline(options: PipelineClientOptions): Promise<PipelineClient> {
+  checkOptionKeys(options, oneWayClientOptionKeys, 'connectPipeline');
   return new PipelineClient(options).start(options);
 }

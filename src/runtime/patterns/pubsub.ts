@@ -7,9 +7,10 @@
  * Wait for a sign of life from the subscribers before relying on delivery.
  */
 import { Publisher, Subscriber } from 'zeromq';
-import type { ServerOptions } from '../handlers/dispatch.js';
+import { serverOptionKeys, type ServerOptions } from '../handlers/dispatch.js';
+import { checkOptionKeys, type OptionKeys } from '../socket/option-keys.js';
 import type { Handler } from '../handlers/handler.js';
-import { OneWayClient, OneWayServer, type OneWayClientOptions } from './one-way.js';
+import { OneWayClient, oneWayClientOptionKeys, OneWayServer, type OneWayClientOptions } from './one-way.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
 import { createSocket } from '../socket/service.js';
 
@@ -21,6 +22,8 @@ export interface PubSubServerOptions extends ServerOptions {
 }
 
 export type PubSubClientOptions = OneWayClientOptions;
+
+const pubSubServerOptionKeys: OptionKeys<PubSubServerOptions> = { ...serverOptionKeys, subscribe: true };
 
 function topics(value: Topic | readonly Topic[] | undefined): Array<string | Buffer> {
   if (value === undefined) return [];
@@ -99,9 +102,11 @@ export class PubSubClient extends OneWayClient {
 }
 
 export async function servePubSub(handler: Handler, options: PubSubServerOptions): Promise<PubSubServer> {
+  checkOptionKeys(options, pubSubServerOptionKeys, 'servePubSub');
   return new PubSubServer(handler, options).start(options);
 }
 
 export async function connectPubSub(options: PubSubClientOptions): Promise<PubSubClient> {
+  checkOptionKeys(options, oneWayClientOptionKeys, 'connectPubSub');
   return new PubSubClient(options).start(options);
 }

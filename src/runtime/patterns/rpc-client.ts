@@ -21,7 +21,8 @@ import { encodeRequestHeader, REPLY_HEADER_SIZE, replyRequestId, senderPrefix } 
 import type { DecodeLimits, Packer, TranslationTable } from '../wire/packer.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
 import { encodeCall, FrameCache, hasKeys, type Frames } from '../wire/frame-cache.js';
-import { createSocket, endpointList, Service, type ServiceOptions } from '../socket/service.js';
+import { createSocket, endpointList, Service, serviceOptionKeys, type ServiceOptions } from '../socket/service.js';
+import { checkOptionKeys, type OptionKeys } from '../socket/option-keys.js';
 import { createPacker } from '../wire/translators.js';
 import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
 import { byteLength, SendQueue } from '../socket/send-queue.js';
@@ -58,6 +59,24 @@ export interface RpcClientOptions extends ServiceOptions {
    */
   inherit?: boolean;
 }
+
+/**
+ * The keys of `RpcClientOptions`, and `checkArguments`: the generated clients' own
+ * option, which the code zrpc-codegen writes passes on here (option-keys.ts).
+ */
+const rpcClientOptionKeys = {
+  ...({
+    ...serviceOptionKeys,
+    errorTable: true,
+    translationTable: true,
+    decodeLimits: true,
+    timeout: true,
+    attemptTimeout: true,
+    interceptors: true,
+    inherit: true,
+  } satisfies OptionKeys<RpcClientOptions>),
+  checkArguments: 'hidden',
+};
 
 /** Per-call settings; `client.with(...)` makes them the default for a view. */
 export interface CallOptions {
@@ -860,6 +879,7 @@ function aborted(name: string, signal: AbortSignal): CallAbortedError {
  * Connects a request/reply client: `const client = await connectRpc({ connect: 'tcp://127.0.0.1:5555' })`.
  */
 export async function connectRpc(options: RpcClientOptions): Promise<RpcClient> {
+  checkOptionKeys(options, rpcClientOptionKeys, 'connectRpc');
   return new RpcClient(options).start(options);
 }
 

@@ -6,6 +6,7 @@
  */
 import { Dealer, Proxy, Router, type Socket } from 'zeromq';
 import { createSocket, endpointList, zmqEndpoint, type ServiceOptions } from '../socket/service.js';
+import { checkOptionKeys, type OptionKeys } from '../socket/option-keys.js';
 import { isCurveServer, type CurveOptions } from '../socket/curve.js';
 import { registerAllowList } from '../socket/zap.js';
 import { EventLog, toLog, type Logger } from '../socket/logger.js';
@@ -26,6 +27,8 @@ export interface RpcProxyOptions {
   /** ZMTP heartbeats on both sockets, so a vanished client or server is noticed. */
   heartbeat?: ServiceOptions['heartbeat'];
 }
+
+const proxyOptionKeys: OptionKeys<RpcProxyOptions> = { frontend: true, backend: true, curve: true, logger: true, socket: true, heartbeat: true };
 
 export class RpcProxy implements AsyncDisposable {
   /** Frontend and backend endpoints as bound (real port numbers). */
@@ -66,6 +69,7 @@ export class RpcProxy implements AsyncDisposable {
  */
 export async function runProxy(options: RpcProxyOptions): Promise<RpcProxy> {
   if (options === null || typeof options !== 'object') throw new TypeError('runProxy takes { frontend, backend }');
+  checkOptionKeys(options, proxyOptionKeys, 'runProxy');
   const frontends = endpointList(options.frontend);
   const backends = endpointList(options.backend);
   if (frontends.length === 0) throw new TypeError('runProxy needs a frontend endpoint for clients (e.g. tcp://*:5555)');

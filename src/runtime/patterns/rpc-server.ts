@@ -2,7 +2,8 @@
  * Request/reply server: a ROUTER socket answering aiozmq.rpc calls (WIRE.md).
  */
 import { Router } from 'zeromq';
-import { decodeArguments, decodeName, Dispatcher, RESERVED_PREFIX, type ServerOptions } from '../handlers/dispatch.js';
+import { decodeArguments, decodeName, Dispatcher, RESERVED_PREFIX, serverOptionKeys, type ServerOptions } from '../handlers/dispatch.js';
+import { checkOptionKeys, type OptionKeys } from '../socket/option-keys.js';
 import { toWireError } from '../wire/error-table.js';
 import { clip, describeError } from '../errors/describe.js';
 import { CallAbortedError, ProtocolError, RpcTimeoutError, ServerDrainingError, type ServiceClosedError } from '../errors/errors.js';
@@ -31,6 +32,8 @@ export interface RpcServerOptions extends ServerOptions {
    */
   maxMetadataBytes?: number;
 }
+
+const rpcServerOptionKeys: OptionKeys<RpcServerOptions> = { ...serverOptionKeys, describe: true, maxMetadataBytes: true };
 
 /** What `zrpc:health` answers: whether the server takes new calls, and how many run. */
 export interface ServerHealth {
@@ -410,5 +413,6 @@ function cancelKey(frames: readonly Buffer[], header: Buffer, envelopeEnd: numbe
  * Resolves once every endpoint is bound.
  */
 export async function serveRpc(handler: Handler, options: RpcServerOptions): Promise<RpcServer> {
+  checkOptionKeys(options, rpcServerOptionKeys, 'serveRpc');
   return new RpcServer(handler, options).start(options);
 }

@@ -7,6 +7,7 @@ import { ServiceClosedError } from '../errors/errors.js';
 import { EventLog, toLog, type Log, type Logger } from './logger.js';
 import { curveSocketOptions, isCurveServer, watchHandshakes, type CurveOptions } from './curve.js';
 import { SendQueue } from './send-queue.js';
+import type { OptionKeys } from './option-keys.js';
 import type { Frames } from '../wire/frame-cache.js';
 import { newZapDomain, registerAllowList } from './zap.js';
 
@@ -46,6 +47,18 @@ export interface ServiceOptions extends EndpointOptions {
    */
   heartbeat?: { interval: number; timeout?: number; ttl?: number };
 }
+
+/** The keys of `ServiceOptions`, which every factory's options extend (option-keys.ts). */
+export const serviceOptionKeys: OptionKeys<ServiceOptions> = {
+  bind: true,
+  connect: true,
+  logger: true,
+  socket: true,
+  sendQueueLimit: true,
+  sendQueueBytes: true,
+  curve: true,
+  heartbeat: true,
+};
 
 const DEFAULT_LINGER_MS = 1000;
 const DEFAULT_SEND_QUEUE_LIMIT = 100_000;

@@ -1,0 +1,28 @@
+/**
+ * The keys each factory's options object may hold (`serveRpc`, `connectRpc`, ...). A key
+ * the factory does not read is refused, with the ones it reads, rather than ignored: a misspelt
+ * `timout` would leave every call on the default timeout with nothing said. TypeScript
+ * flags such keys in object literals; JavaScript callers and spread objects meet this.
+ */
+
+/**
+ * Every key of `T`, optional ones included: a table of them must list each, and no other.
+ * `hidden`: taken, but not named to users (zrpc's own internal options).
+ */
+export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true | 'hidden' };
+
+/** Throws a `TypeError` for an options object with a key outside `known`, or for no object at all. */
+export function checkOptionKeys(options: unknown, known: object, factory: string): void {
+  if (typeof options !== 'object' || options === null) {
+    const example = factory.startsWith('serve') ? "{ bind: 'tcp://127.0.0.1:5555' }" : "{ connect: 'tcp://127.0.0.1:5555' }";
+    throw new TypeError(`${factory} takes an options object, such as ${example} (got ${options === null ? 'null' : typeof options})`);
+  }
+  for (const key of Object.keys(options)) {
+    if (Object.hasOwn(known, key)) continue;
+    const names = Object.entries(known)
+      .filter(([, shown]) => shown === true)
+      .map(([name]) => name)
+      .sort();
+    throw new TypeError(`${factory}: unknown option ${JSON.stringify(key)}; it takes ${names.join(', ')}`);
+  }
+}
