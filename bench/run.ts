@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { LineProcess } from './line-process.js';
+import type { DriveResult } from './worker.js';
 import { generatorRows } from './generator.js';
 import { importTimeRows } from './import-time.js';
 import { manyServerRows } from './many-servers.js';
@@ -90,7 +91,7 @@ async function rpc(impl: Impl, transport: 'tcp' | 'ipc', options: { inflight: nu
     // The server's CPU time over the one client's measured window. The question reaches
     // it a millisecond or so after the window opens: a few calls' work of 0.6 s is missed.
     const serverBefore = clients.length === 1 ? clients[0]!.line('WINDOW', 60_000).then(() => cpuOf(server)) : undefined;
-    const results = await Promise.all(clients.map(async (c) => JSON.parse(await c.value('RESULT', 600_000)) as { calls: number; rate: number; p50: number; p99: number; cpu: number }));
+    const results = await Promise.all(clients.map(async (c) => JSON.parse(await c.value('RESULT', 600_000)) as DriveResult));
     const serverCpu = serverBefore && (await cpuOf(server)) - (await serverBefore);
     await Promise.all(clients.map((c) => c.finish()));
     const calls = results.reduce((n, r) => n + r.calls, 0);
@@ -151,20 +152,20 @@ async function rssRows(payload: number, marks: readonly [number, number]): Promi
   const rows: Row[] = [];
   try {
     const read = async () => {
-      const [, rss, , heap, , committed] = (await server.ask('rss', 'RSS ')).split(' ');
-      return { rss: Number(rss), heap: Number(heap), committed: Number(committed) };
+      const [, rss, , heap, , heapSize] = (await server.ask('rss', 'RSS ')).split(' ');
+      return { rss: Number(rss), heap: Number(heap), heapSize: Number(heapSize) };
     };
     let done = 0;
     const sizes: number[] = [];
     const heaps: number[] = [];
-    const committed: number[] = [];
+    const heapSizes: number[] = [];
     for (const mark of marks) {
       await rpc('zrpc', 'tcp', { inflight: 100, calls: mark - done, payload, client: 'raw' }, server);
       done = mark;
-      const { rss, heap, committed: heapSize } = await read();
+      const { rss, heap, heapSize } = await read();
       sizes.push(rss);
       heaps.push(heap);
-      committed.push(heapSize);
+      heapSizes.push(heapSize);
       rows.push({ group, name: `zrpc server RSS after ${mark.toLocaleString('en')} calls`, impl: 'zrpc', value: rss / 2 ** 20, unit: 'MiB' });
     }
     // What the JavaScript heap keeps after a GC: a leak of objects grows it; RSS may also
@@ -177,12 +178,12 @@ async function rssRows(payload: number, marks: readonly [number, number]): Promi
     // buffers) is shown apart, so that a leak there is not hidden by that step, nor the
     // step taken for one.
     for (const [i, mark] of marks.entries()) {
-      rows.push({ group, name: `zrpc server V8 heap size after ${mark.toLocaleString('en')} calls (after a GC)`, impl: 'zrpc', value: committed[i]! / 2 ** 20, unit: 'MiB' });
+      rows.push({ group, name: `zrpc server V8 heap size after ${mark.toLocaleString('en')} calls (after a GC)`, impl: 'zrpc', value: heapSizes[i]! / 2 ** 20, unit: 'MiB' });
     }
     const growth = sizes[1]! / sizes[0]! - 1;
     const span = `${marks[0].toLocaleString('en')} → ${marks[1].toLocaleString('en')} calls`;
     rows.push({ group, name: `RSS growth, ${span}`, impl: 'zrpc', value: growth * 100, unit: '%', targets: [{ text: 'within 10%', met: Math.abs(growth) <= 0.1 }] });
-    const outside = (sizes[1]! - committed[1]!) / (sizes[0]! - committed[0]!) - 1;
+    const outside = (sizes[1]! - heapSizes[1]!) / (sizes[0]! - heapSizes[0]!) - 1;
     rows.push({ group, name: `growth of RSS outside V8's heap, ${span}`, impl: 'zrpc', value: outside * 100, unit: '%' });
   } finally {
     await server.finish();

@@ -156,7 +156,7 @@ function u32be(n: number): Buffer {
   return b;
 }
 
-interface DriveResult {
+export interface DriveResult {
   calls: number;
   seconds: number;
   rate: number;

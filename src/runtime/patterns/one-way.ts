@@ -12,7 +12,7 @@ import { chain, type Call, type Next, type Interceptor } from '../handlers/inter
 import type { Packer, TranslationTable } from '../wire/packer.js';
 import { encodeCall, FrameCache, type Frames } from '../wire/frame-cache.js';
 import { Service, serviceOptionKeys, type ServiceOptions } from '../socket/service.js';
-import type { OptionKeys } from '../socket/option-keys.js';
+import { generatedClientOptionKeys, type OptionKeys } from '../socket/option-keys.js';
 import { createPacker } from '../wire/translators.js';
 
 export abstract class OneWayServer extends Service {
@@ -103,13 +103,10 @@ export interface OneWayClientOptions extends ServiceOptions {
   interceptors?: readonly Interceptor[];
 }
 
-/**
- * The keys of `OneWayClientOptions`, and `checkArguments`: the generated clients' own
- * option, which the code zrpc-codegen writes passes on here (option-keys.ts).
- */
+/** The keys of `OneWayClientOptions`, and of the generated clients' own (option-keys.ts). */
 export const oneWayClientOptionKeys = {
   ...({ ...serviceOptionKeys, translationTable: true, interceptors: true } satisfies OptionKeys<OneWayClientOptions>),
-  checkArguments: 'hidden',
+  ...generatedClientOptionKeys,
 };
 
 export abstract class OneWayClient extends Service {

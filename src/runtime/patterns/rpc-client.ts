@@ -22,7 +22,7 @@ import type { DecodeLimits, Packer, TranslationTable } from '../wire/packer.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
 import { encodeCall, FrameCache, hasKeys, type Frames } from '../wire/frame-cache.js';
 import { createSocket, endpointList, Service, serviceOptionKeys, type ServiceOptions } from '../socket/service.js';
-import { checkOptionKeys, type OptionKeys } from '../socket/option-keys.js';
+import { checkOptionKeys, generatedClientOptionKeys, type OptionKeys } from '../socket/option-keys.js';
 import { createPacker } from '../wire/translators.js';
 import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
 import { byteLength, SendQueue } from '../socket/send-queue.js';
@@ -60,10 +60,7 @@ export interface RpcClientOptions extends ServiceOptions {
   inherit?: boolean;
 }
 
-/**
- * The keys of `RpcClientOptions`, and `checkArguments`: the generated clients' own
- * option, which the code zrpc-codegen writes passes on here (option-keys.ts).
- */
+/** The keys of `RpcClientOptions`, and of the generated clients' own (option-keys.ts). */
 const rpcClientOptionKeys = {
   ...({
     ...serviceOptionKeys,
@@ -75,7 +72,7 @@ const rpcClientOptionKeys = {
     interceptors: true,
     inherit: true,
   } satisfies OptionKeys<RpcClientOptions>),
-  checkArguments: 'hidden',
+  ...generatedClientOptionKeys,
 };
 
 /** Per-call settings; `client.with(...)` makes them the default for a view. */
@@ -279,7 +276,7 @@ export class RpcClient extends Service {
     this.#errors = new ErrorTranslator(options.errorTable);
     this.#timeout = checkTimeout('timeout', options.timeout) ?? DEFAULT_CALL_TIMEOUT;
     this.#attemptTimeout = checkTimeout('attemptTimeout', options.attemptTimeout);
-    this.#links = [new ServerLink(undefined, this.socket as unknown as Dealer, this.sendQueue, false)];
+    this.#links = [new ServerLink(undefined, this.socket as unknown as Dealer, this.sendQueue)];
     this.#root = new RpcCaller(this, {});
     this.#chain = chain(options.interceptors, this.#intercepted);
     this.#inherit = options.inherit ?? true;
@@ -309,9 +306,7 @@ export class RpcClient extends Service {
     if (this.#links.some((l) => l.endpoint === endpoint && !l.retired)) return; // dialing twice would only add a second pipe
     const socket = createClientSocket(this.#options);
     const queue = new SendQueue(socket, this.queueLimits.limit, this.queueLimits.bytes);
-    // inproc has no handshake and reports none: its pipe exists once both ends do, and
-    // until then ZeroMQ (immediate) holds what is sent.
-    const link = new ServerLink(endpoint, socket, queue, endpoint.startsWith('inproc://'));
+    const link = new ServerLink(endpoint, socket, queue);
     // Watching starts before dialing: a local handshake can finish before a later monitor exists.
     link.start(this.#linkEvents, this.log, this.events, this.#options.curve !== undefined);
     try {

@@ -65,10 +65,16 @@ export class ServerLink {
     readonly endpoint: string | undefined,
     readonly socket: Dealer,
     queue: SendQueue,
-    connected: boolean,
   ) {
     this.queue = queue;
-    this.connected = connected;
+    // inproc has no handshake and reports none: its pipe exists once both ends do, and
+    // until then ZeroMQ (immediate) holds what is sent.
+    this.connected = this.#inproc;
+  }
+
+  /** A dialed inproc endpoint: no connection events, and no monitor to watch for them. */
+  get #inproc(): boolean {
+    return this.endpoint?.startsWith('inproc://') === true;
   }
 
   /** Takes new calls now. */
@@ -119,7 +125,7 @@ export class ServerLink {
    */
   start(events: LinkEvents, log: Log, eventLog: EventLog, curve: boolean): void {
     this.#reader = this.#read(events, log);
-    if (this.endpoint !== undefined && !this.endpoint.startsWith('inproc://')) this.#watch(events, eventLog, curve);
+    if (this.endpoint !== undefined && !this.#inproc) this.#watch(events, eventLog, curve);
   }
 
   async #read(events: LinkEvents, log: Log): Promise<void> {

@@ -11,6 +11,13 @@
  */
 export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true | 'hidden' };
 
+/**
+ * What a generated client (`connectShop`) takes beyond its pattern's options and passes
+ * on to `connectRpc`, `connectPipeline` or `connectPubSub` with them: taken, not listed.
+ * Code zrpc-codegen has already written passes it, so it stays taken.
+ */
+export const generatedClientOptionKeys = { checkArguments: 'hidden' } as const;
+
 /** Throws a `TypeError` for an options object with a key outside `known`, or for no object at all. */
 export function checkOptionKeys(options: unknown, known: object, factory: string): void {
   if (typeof options !== 'object' || options === null) {
