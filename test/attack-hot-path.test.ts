@@ -7,10 +7,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Dealer } from 'zeromq';
-import { decode as referenceDecode } from '@msgpack/msgpack';
+import { decode as referenceDecode, encode as referenceEncode } from '@msgpack/msgpack';
 import { connectRpc, method, Packer, serveRpc, type CallContext } from 'zrpc';
 import { encodeRequestHeader, REPLY_HEADER_SIZE } from '../src/runtime/wire/header.js';
 import { CANCEL_FRAME, isContextFrame } from '../src/runtime/wire/context-frame.js';
+import { decodeName, nameHash } from '../src/runtime/handlers/dispatch.js';
 import { endpoint, waitFor } from './support/helpers.js';
 import { watchRejections } from './support/attacks.js';
 
@@ -160,6 +161,85 @@ describe('holds: crafted frames to an echo, checked against a reference decoder'
       await dealer.send([encodeRequestHeader(1, 999), 'echo', Buffer.from([0x91, 0xc6, 0xff, 0xff, 0xff, 0xff, 1, 2, 3]), Buffer.from([0x80])]);
       const refused = await dealer.receive();
       assert.equal(refused.at(-2)![16], 1, 'an error reply');
+    } finally {
+      dealer.close();
+    }
+  });
+});
+
+/** Two different names, `m` and `length` letters or digits, whose table keys are the same (a birthday search). */
+function collidingNames(length: number): [string, string] {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  const seen = new Map<number, string>();
+  let seed = 12345;
+  const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % alphabet.length;
+  for (;;) {
+    let name = 'm';
+    for (let i = 0; i < length; i++) name += alphabet[next()];
+    const hash = nameHash(Buffer.from(name));
+    const other = seen.get(hash);
+    if (other !== undefined && other !== name) return [other, name];
+    seen.set(hash, name);
+  }
+}
+
+describe('the table of names met (handlers/dispatch.ts)', () => {
+  it('tells apart two names whose keys collide, whichever comes first, each time', () => {
+    const [a, b] = collidingNames(6);
+    assert.notEqual(a, b);
+    assert.equal(nameHash(Buffer.from(a)), nameHash(Buffer.from(b)));
+    for (let i = 0; i < 4; i++) {
+      assert.equal(decodeName(Buffer.from(a)), a);
+      assert.equal(decodeName(Buffer.from(b)), b);
+    }
+  });
+
+  it('keeps its own copy of the bytes: a frame changed after it was read is read as it is now', () => {
+    const frame = Buffer.from('lookup');
+    assert.equal(decodeName(frame), 'lookup');
+    frame[5] = 0x71; // 'q'
+    assert.equal(decodeName(frame), 'lookuq');
+  });
+
+  it('never keeps invalid UTF-8: it is refused every time, also after a valid name of the same length', () => {
+    assert.equal(decodeName(Buffer.from('ab')), 'ab');
+    for (let i = 0; i < 3; i++) assert.throws(() => decodeName(Buffer.from([0xff, 0xfe])), /method name is not valid UTF-8/);
+    assert.equal(decodeName(Buffer.from([0xef, 0xbf, 0xbd])), '\uFFFD', 'a real U+FFFD is a name');
+  });
+
+  it('stays bounded under a flood of names, and still reads every name right after it', () => {
+    for (let i = 0; i < 5000; i++) assert.equal(decodeName(Buffer.from(`flood${i}`)), `flood${i}`);
+    assert.equal(decodeName(Buffer.from('flood0')), 'flood0');
+    const long = 'n'.repeat(65) + '.m';
+    assert.equal(decodeName(Buffer.from(long)), long, 'past the longest kept, decoded each time');
+  });
+
+  it('tcp: a server with methods under two colliding names answers each by its own', async () => {
+    const [a, b] = collidingNames(5);
+    await using server = await serveRpc({ [a]: method(() => a), [b]: method(() => b) }, { bind: endpoint() });
+    await using client = await connectRpc({ connect: server.transport.bindings[0] });
+    const call = client.call as unknown as Record<string, () => Promise<unknown>>;
+    for (let i = 0; i < 3; i++) assert.deepEqual([await call[a]!(), await call[b]!()], [a, b]);
+  });
+});
+
+describe('the shared frames of one-byte replies (wire/packer.ts)', () => {
+  it('tcp: each reply is the reference encoder\'s bytes, at the edges of the one-byte range and past them', async () => {
+    const values: unknown[] = [-33, -32, -1, -0, 0, 1, 126, 127, 128, 255, 1.5, -0.5, Number.NaN, null, undefined, true, false, 2 ** 53, -(2 ** 31)];
+    await using server = await serveRpc({ give: method((i: number) => values[i]) }, { bind: endpoint() });
+    const dealer = new Dealer({ linger: 0, receiveTimeout: 5000 });
+    dealer.connect(server.transport.bindings[0]!);
+    try {
+      // Twice over, so the second round reads frames the first one already sent.
+      for (let round = 0; round < 2; round++) {
+        for (let i = 0; i < values.length; i++) {
+          await dealer.send([encodeRequestHeader(1, i), 'give', packer.encode([i]), Buffer.from([0x80])]);
+          const frames = await dealer.receive();
+          assert.equal(frames.at(-2)![16], 0, `${String(values[i])}: not an error reply`);
+          const expected = Buffer.from(referenceEncode(values[i] === undefined ? null : values[i]));
+          assert.deepEqual(frames.at(-1)!, expected, `${String(values[i])}: the reply body`);
+        }
+      }
     } finally {
       dealer.close();
     }

@@ -66,8 +66,45 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const MAX_CACHED_METHODS = 10_000;
 const MAX_CACHED_NAME = 256;
 
+/**
+ * Names met so far, by a hash of their bytes: a method's name arrives with each of its
+ * calls, and comparing a few bytes in JavaScript costs less than a call into C++ to decode
+ * them. Peers choose the names, so the table is bounded: full, it starts over.
+ */
+const knownNames = new Map<number, { bytes: Buffer; name: string }>();
+const MAX_KNOWN_NAMES = 1024;
+/** Longer names are decoded every time (and are unusual: a path of a few identifiers). */
+const MAX_KNOWN_NAME_BYTES = 64;
+
 /** Decodes the method name frame; throws `ProtocolError` if it is not UTF-8. */
 export function decodeName(frame: Buffer): string {
+  const length = frame.byteLength;
+  if (length > MAX_KNOWN_NAME_BYTES) return decodeUtf8Name(frame);
+  const hash = nameHash(frame);
+  const known = knownNames.get(hash);
+  if (known !== undefined && sameBytes(known.bytes, frame)) return known.name;
+  const name = decodeUtf8Name(frame);
+  if (knownNames.size >= MAX_KNOWN_NAMES) knownNames.clear();
+  // A copy: the frame's memory is the message's, which the name would otherwise keep.
+  knownNames.set(hash, { bytes: Buffer.from(frame), name });
+  return name;
+}
+
+/** @internal The table's key: FNV-1a over the bytes, seeded with their count. */
+export function nameHash(bytes: Uint8Array): number {
+  let hash = bytes.byteLength;
+  for (let i = 0; i < bytes.byteLength; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  return hash;
+}
+
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  const length = a.byteLength;
+  if (length !== b.byteLength) return false;
+  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function decodeUtf8Name(frame: Buffer): string {
   // Buffer's native decoder is the fast path; it marks bad bytes with U+FFFD, and only
   // then does the strict decoder run, to tell a real U+FFFD from invalid input.
   const name = frame.toString('utf8');

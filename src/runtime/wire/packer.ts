@@ -346,6 +346,8 @@ export class Packer {
    * application may keep, or make views of.
    */
   encodeFrame(value: unknown): Uint8Array {
+    const oneByte = oneByteFrame(value);
+    if (oneByte !== undefined) return oneByte;
     // A large message's buffer is its own (#encode gave the encoder another); a small
     // one's is Node's shared pool, which lend() leaves alone.
     const bytes = this.#encode(value);
@@ -409,6 +411,24 @@ export class Packer {
 }
 
 const NOT_ONE_BYTE = Symbol('not a one-byte value');
+
+/*
+ * The frames of the values msgpack writes in one byte (small integers, nil, booleans),
+ * which most replies are: made once and shared, as nothing writes to a frame once it is
+ * made, and zeromq.js copies one this small when it sends it.
+ */
+const SMALL_INT_FRAMES = Array.from({ length: 160 }, (_, i) => Buffer.from([(i - 32) & 0xff]));
+const NIL_FRAME = Buffer.from([0xc0]);
+const FALSE_FRAME = Buffer.from([0xc2]);
+const TRUE_FRAME = Buffer.from([0xc3]);
+
+/** The shared frame of a one-byte value (as the encoder writes it: -0 as 0, `undefined` as nil), or `undefined`. */
+function oneByteFrame(value: unknown): Uint8Array | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= -32 && value <= 127 ? SMALL_INT_FRAMES[value + 32] : undefined;
+  if (value === null || value === undefined) return NIL_FRAME;
+  if (typeof value === 'boolean') return value ? TRUE_FRAME : FALSE_FRAME;
+  return undefined;
+}
 
 /** The value of a one-byte msgpack encoding, or NOT_ONE_BYTE. */
 function oneByte(b: number): unknown {
