@@ -207,6 +207,24 @@ describe('the table of names met (handlers/dispatch.ts)', () => {
     assert.equal(decodeName(Buffer.from([0xef, 0xbf, 0xbd])), '\uFFFD', 'a real U+FFFD is a name');
   });
 
+  it('keeps a name in memory of its own size: 1,000 names among other buffers hold well under 1 MiB', async () => {
+    const { setFlagsFromString } = await import('node:v8');
+    const { runInNewContext } = await import('node:vm');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 1000; i++) {
+      // Other small buffers in between move Node's shared pool on to a new 8 KiB block
+      // for nearly every name: a copy kept in that pool would keep each block.
+      Buffer.allocUnsafe(3000);
+      assert.equal(decodeName(Buffer.from(`kept${i}`)), `kept${i}`);
+    }
+    gc();
+    const held = process.memoryUsage().arrayBuffers - before;
+    assert.ok(held < 2 ** 20, `the names hold ${(held / 2 ** 20).toFixed(2)} MiB`);
+  });
+
   it('stays bounded under a flood of names, and still reads every name right after it', () => {
     for (let i = 0; i < 5000; i++) assert.equal(decodeName(Buffer.from(`flood${i}`)), `flood${i}`);
     assert.equal(decodeName(Buffer.from('flood0')), 'flood0');

@@ -71,7 +71,7 @@ const MAX_CACHED_NAME = 256;
  * calls, and comparing a few bytes in JavaScript costs less than a call into C++ to decode
  * them. Peers choose the names, so the table is bounded: full, it starts over.
  */
-const knownNames = new Map<number, { bytes: Buffer; name: string }>();
+const knownNames = new Map<number, { bytes: Uint8Array; name: string }>();
 const MAX_KNOWN_NAMES = 1024;
 /** Longer names are decoded every time (and are unusual: a path of a few identifiers). */
 const MAX_KNOWN_NAME_BYTES = 64;
@@ -85,8 +85,9 @@ export function decodeName(frame: Buffer): string {
   if (known !== undefined && sameBytes(known.bytes, frame)) return known.name;
   const name = decodeUtf8Name(frame);
   if (knownNames.size >= MAX_KNOWN_NAMES) knownNames.clear();
-  // A copy: the frame's memory is the message's, which the name would otherwise keep.
-  knownNames.set(hash, { bytes: Buffer.from(frame), name });
+  // A copy of exactly its bytes: the frame may be a view of a larger buffer, and a
+  // Buffer.from copy would sit in (and keep) an 8 KiB block of Node's shared pool.
+  knownNames.set(hash, { bytes: new Uint8Array(frame), name });
   return name;
 }
 
@@ -97,7 +98,7 @@ export function nameHash(bytes: Uint8Array): number {
   return hash;
 }
 
-function sameBytes(a: Buffer, b: Buffer): boolean {
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   const length = a.byteLength;
   if (length !== b.byteLength) return false;
   for (let i = 0; i < length; i++) if (a[i] !== b[i]) return false;
