@@ -9,8 +9,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { connectRpc, method, serveRpc } from 'zrpc';
-import { endpoint } from './support/helpers.js';
+import { connectRpc, method, Packer, serveRpc } from 'zrpc';
+import { idleLargeBytes } from '../src/runtime/wire/frame-memory.js';
+import { endpoint, waitFor } from './support/helpers.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -25,6 +26,18 @@ function payload(n: number, size: number): Uint8Array {
 }
 
 describe('frame memory', () => {
+  it('keeps at most 64 MiB of idle buffers, and lets them all go once nobody asks for one for a while', async () => {
+    const packer = new Packer();
+    // 96 frames of 1 MiB, made and dropped: all of their buffers come back at once.
+    for (let i = 0; i < 96; i++) packer.encodeFrame(new Uint8Array(2 ** 20));
+    await waitFor(async () => (gc(), await settle(), idleLargeBytes() > 32 * 2 ** 20), 5000, 'the dropped frames\' buffers to come back');
+    assert.ok(idleLargeBytes() <= 64 * 2 ** 20, `${idleLargeBytes()} bytes idle`);
+    const started = performance.now();
+    await waitFor(() => idleLargeBytes() === 0, 8000, 'the idle buffers to be let go');
+    const waited = performance.now() - started;
+    assert.ok(waited >= 500, `let go after ${waited.toFixed(0)} ms: not before the traffic had a chance to ask again`);
+  });
+
   for (const transport of ['inproc', 'tcp'] as const) {
     it(`keeps every large value a peer holds intact while later frames reuse memory (${transport})`, async () => {
       const kept: Uint8Array[] = [];

@@ -20,11 +20,22 @@ export const SMALL_FRAME_BYTES = 4096;
  */
 
 const MAX_KEPT_CAPACITY = 4 * 2 ** 20;
-/** Bytes of idle large buffers kept at most, all capacities together. */
-const MAX_KEPT_BYTES = 32 * 2 ** 20;
+/**
+ * Bytes of idle large buffers kept at most, all capacities together. What traffic needs
+ * between two full collections: 64 KiB echoes at ~7k a second needed more than 32 MiB
+ * (17% of requests found the pool empty, and each fresh buffer, as external memory,
+ * brings the next full collection nearer). At 64 MiB, 4 alternating rounds: 58 full
+ * collections instead of 83, and 17% less server CPU; 128 MiB did no better.
+ */
+const MAX_KEPT_BYTES = 64 * 2 ** 20;
+/** Idle buffers nobody asked for in this long are let go: traffic that stopped keeps nothing. */
+const IDLE_MS = 2000;
 
 const idle = new Map<number, ArrayBuffer[]>();
 let idleBytes = 0;
+/** Whether a buffer was taken from `idle` since the last look of `letGoIfUnused`. */
+let taken = false;
+let idleTimer: NodeJS.Timeout | undefined;
 
 const returned = new FinalizationRegistry<ArrayBuffer>((buffer) => {
   const capacity = buffer.byteLength;
@@ -33,7 +44,25 @@ const returned = new FinalizationRegistry<ArrayBuffer>((buffer) => {
   if (!list) idle.set(capacity, (list = []));
   list.push(buffer);
   idleBytes += capacity;
+  // unref: an idle pool never keeps the process alive.
+  idleTimer ??= setTimeout(letGoIfUnused, IDLE_MS).unref();
 });
+
+function letGoIfUnused(): void {
+  idleTimer = undefined;
+  if (taken) {
+    taken = false;
+    idleTimer = setTimeout(letGoIfUnused, IDLE_MS).unref();
+    return;
+  }
+  idle.clear();
+  idleBytes = 0;
+}
+
+/** @internal Bytes of large buffers waiting for a frame (tests). */
+export function idleLargeBytes(): number {
+  return idleBytes;
+}
 
 /**
  * The capacity kept for `size` bytes: rounded up to a step of an eighth of its power of
@@ -51,6 +80,7 @@ export function largeBuffer(size: number): ArrayBuffer {
   const buffer = idle.get(capacity)?.pop();
   if (buffer) {
     idleBytes -= capacity;
+    taken = true;
     return buffer;
   }
   return Buffer.allocUnsafeSlow(capacity).buffer as ArrayBuffer;
