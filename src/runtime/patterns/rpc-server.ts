@@ -14,7 +14,7 @@ import { isCurveServer } from '../socket/curve.js';
 import type { Handler } from '../handlers/handler.js';
 import { encodeReplyHeader, REQUEST_HEADER_SIZE, senderPrefix } from '../wire/header.js';
 import { createPacker } from '../wire/translators.js';
-import type { Packer } from '../wire/packer.js';
+import { NIL_FRAME, type Packer } from '../wire/packer.js';
 import { createSocket, Service } from '../socket/service.js';
 import { byteLength } from '../socket/send-queue.js';
 import { DESCRIBE_METHOD, describeHandler } from '../handlers/describe.js';
@@ -295,7 +295,7 @@ export class RpcServer extends Service {
   #cancel(envelope: Buffer[], header: Buffer): void {
     const key = cancelKey(envelope, header, envelope.length);
     const context = this.#cancellable.get(key);
-    this.#send([...envelope, CANCEL_ACK_FRAME], encodeReplyHeader(this.#prefix, header, false), NIL);
+    this.#send([...envelope, CANCEL_ACK_FRAME], encodeReplyHeader(this.#prefix, header, false), NIL_FRAME);
     if (!context) {
       // Still waiting for a slot: it never runs. (A search of at most MAX_HELD_CALLS, and
       // only for a cancel that names a held call, which its sender had to send first.)
@@ -364,8 +364,6 @@ export class RpcServer extends Service {
     this.#dispatcher.abortAll(error);
   }
 }
-
-const NIL = Buffer.from([0xc0]);
 
 /** A call waiting for a free slot. */
 interface HeldCall {

@@ -33,9 +33,14 @@ const IDLE_MS = 2000;
 
 const idle = new Map<number, ArrayBuffer[]>();
 let idleBytes = 0;
-/** Whether a buffer was taken from `idle` since the last look of `letGoIfUnused`. */
-let taken = false;
+/** Whether a large buffer was asked for since the last look of `letGoIfUnused`. */
+let asked = false;
 let idleTimer: NodeJS.Timeout | undefined;
+
+/** unref: an idle pool never keeps the process alive. */
+function watchIdle(): void {
+  idleTimer ??= setTimeout(letGoIfUnused, IDLE_MS).unref();
+}
 
 const returned = new FinalizationRegistry<ArrayBuffer>((buffer) => {
   const capacity = buffer.byteLength;
@@ -44,16 +49,14 @@ const returned = new FinalizationRegistry<ArrayBuffer>((buffer) => {
   if (!list) idle.set(capacity, (list = []));
   list.push(buffer);
   idleBytes += capacity;
-  // unref: an idle pool never keeps the process alive.
-  idleTimer ??= setTimeout(letGoIfUnused, IDLE_MS).unref();
+  watchIdle();
 });
 
 function letGoIfUnused(): void {
   idleTimer = undefined;
-  if (taken) {
-    taken = false;
-    idleTimer = setTimeout(letGoIfUnused, IDLE_MS).unref();
-    return;
+  if (asked) {
+    asked = false;
+    return watchIdle();
   }
   idle.clear();
   idleBytes = 0;
@@ -77,10 +80,10 @@ function capacityFor(size: number): number {
 /** An unzeroed buffer of at least `size` bytes: an idle one of that capacity, or a new one. */
 export function largeBuffer(size: number): ArrayBuffer {
   const capacity = capacityFor(size);
+  asked = true;
   const buffer = idle.get(capacity)?.pop();
   if (buffer) {
     idleBytes -= capacity;
-    taken = true;
     return buffer;
   }
   return Buffer.allocUnsafeSlow(capacity).buffer as ArrayBuffer;

@@ -418,7 +418,8 @@ const NOT_ONE_BYTE = Symbol('not a one-byte value');
  * made, and zeromq.js copies one this small when it sends it.
  */
 const SMALL_INT_FRAMES = Array.from({ length: 160 }, (_, i) => Buffer.from([(i - 32) & 0xff]));
-const NIL_FRAME = Buffer.from([0xc0]);
+/** The frame of nil: also the body of the server's acknowledgement of a cancel. */
+export const NIL_FRAME = Buffer.from([0xc0]);
 const FALSE_FRAME = Buffer.from([0xc2]);
 const TRUE_FRAME = Buffer.from([0xc3]);
 
