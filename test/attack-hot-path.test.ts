@@ -271,6 +271,45 @@ describe('the shared frames of one-byte replies (wire/packer.ts)', () => {
   });
 });
 
+describe('the directly written frames of short arrays of one-byte values (wire/packer.ts)', () => {
+  const edges: unknown[] = [-33, -32, -1, -0, 0, 1, 127, 128, 1.5, Number.NaN, null, undefined, true, false, 2 ** 53, 'a', [], {}];
+
+  it("writes the reference encoder's bytes for every array of up to 16 items, one-byte or not", () => {
+    const arrays: unknown[][] = [[], Array.from({ length: 15 }, (_, i) => i - 7), Array.from({ length: 16 }, () => 1), Array.from({ length: 15 }, () => null)];
+    for (const a of edges) for (const b of edges) arrays.push([a, b], [a, 1, b]);
+    // A hole reads as undefined, which both write as nil.
+    arrays.push([1, , 2]);
+    for (const value of arrays) {
+      const expected = Buffer.from(referenceEncode(value, { ignoreUndefined: true }));
+      assert.deepEqual(Buffer.from(packer.encodeFrame(value)), expected, `[${value.map(String).join(', ')}]`);
+      assert.deepEqual(Buffer.from(packer.encode(value)), expected);
+    }
+  });
+
+  it('leaves an array to the translator that takes it (an Array subclass registered as an ext type)', () => {
+    class Pair extends Array<number> {}
+    const pk = new Packer({ 7: [Pair, (p: Pair) => Uint8Array.of(p.length), (d) => d] });
+    const pair = Pair.from([1, 2]) as Pair;
+    assert.equal(Buffer.from(pk.encodeFrame(pair))[0], 0xd4, 'the Pair translator (ext 7, fixext 1) must run');
+    assert.deepEqual(Buffer.from(pk.encodeFrame([1, 2])), Buffer.from([0x92, 0x01, 0x02]), 'a plain array is still an array');
+  });
+
+  it('gives each call a frame of its own: one sent and then rewritten in place changes no other', () => {
+    const first = packer.encodeFrame([1, 2]);
+    const second = packer.encodeFrame([1, 2]);
+    assert.notEqual(first, second);
+    first[1] = 0x7f;
+    assert.deepEqual(Buffer.from(second), Buffer.from([0x92, 0x01, 0x02]));
+  });
+
+  it('tcp: a server reads such arguments as sent, and a reference client decodes the request frames alike', async () => {
+    await using server = await serveRpc({ show: method((a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown) => [a, b, c, d, e, f].map(String).join(' ')) }, { bind: endpoint() });
+    await using client = await connectRpc({ connect: server.transport.bindings[0]! });
+    assert.equal(await client.call.show(-32, 127, true, false, null, 0), '-32 127 true false null 0');
+    assert.deepEqual(referenceDecode(packer.encodeFrame([-32, 127, true, null])), [-32, 127, true, null]);
+  });
+});
+
 describe('translator choice per prototype', () => {
   it("applies a translator registered for a Buffer subclass, even to a received bin given that class's prototype", () => {
     class Sealed extends Buffer {}

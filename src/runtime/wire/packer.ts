@@ -261,6 +261,11 @@ class TranslatorCodec implements ExtensionCodecType<undefined> {
     return NONE;
   }
 
+  /** Whether no translator takes `object`: the encoder writes it as msgpack's own type. */
+  isPlain(object: object): boolean {
+    return this.#translatorFor(object, Object.getPrototypeOf(object) as object | null) === NONE;
+  }
+
   tryToEncode(object: unknown): ExtData | null {
     // Only objects reach here from the encoder; a primitive is an instance of no class.
     if ((typeof object !== 'object' && typeof object !== 'function') || object === null) return null;
@@ -301,6 +306,7 @@ const KEY_TOKEN = '\u0000zrpc-key:';
 /** Encodes and decodes message bodies with one translation table. */
 export class Packer {
   readonly #encoder: Encoder;
+  readonly #codec: TranslatorCodec;
   readonly #decoder: WireDecoder;
   readonly #maxArrayLength: number;
   /** Non-string keys met in the current decode, by token index. */
@@ -312,7 +318,7 @@ export class Packer {
   mapDecodes = 0;
 
   constructor(table: TranslationTable = {}, limits: DecodeLimits = {}) {
-    const codec = new TranslatorCodec(toMap(table));
+    const codec = (this.#codec = new TranslatorCodec(toMap(table)));
     const { maxDepth, maxItems, ...lengths } = { ...DEFAULT_DECODE_LIMITS, ...limits };
     this.#maxArrayLength = lengths.maxArrayLength;
     // ignoreUndefined: `{ note: undefined }` is an absent optional property, not a null one.
@@ -348,6 +354,10 @@ export class Packer {
   encodeFrame(value: unknown): Uint8Array {
     const oneByte = oneByteFrame(value);
     if (oneByte !== undefined) return oneByte;
+    if (Array.isArray(value) && value.length < 16 && this.#codec.isPlain(value)) {
+      const short = shortArrayFrame(value);
+      if (short !== undefined) return short;
+    }
     // A large message's buffer is its own (#encode gave the encoder another); a small
     // one's is Node's shared pool, which lend() leaves alone.
     const bytes = this.#encode(value);
@@ -414,21 +424,44 @@ const NOT_ONE_BYTE = Symbol('not a one-byte value');
 
 /*
  * The frames of the values msgpack writes in one byte (small integers, nil, booleans),
- * which most replies are: made once and shared, as nothing writes to a frame once it is
- * made, and zeromq.js copies one this small when it sends it.
+ * which most replies are, by that byte: made once and shared, as nothing writes to a
+ * frame once it is made, and zeromq.js copies one this small when it sends it.
  */
-const SMALL_INT_FRAMES = Array.from({ length: 160 }, (_, i) => Buffer.from([(i - 32) & 0xff]));
+const ONE_BYTE_FRAMES: Buffer[] = [];
+for (const code of [...Array(0x80).keys(), ...Array.from({ length: 32 }, (_, i) => 0xe0 + i), 0xc0, 0xc2, 0xc3]) {
+  ONE_BYTE_FRAMES[code] = Buffer.from([code]);
+}
 /** The frame of nil: also the body of the server's acknowledgement of a cancel. */
-export const NIL_FRAME = Buffer.from([0xc0]);
-const FALSE_FRAME = Buffer.from([0xc2]);
-const TRUE_FRAME = Buffer.from([0xc3]);
+export const NIL_FRAME = ONE_BYTE_FRAMES[0xc0]!;
 
 /** The shared frame of a one-byte value (as the encoder writes it: -0 as 0, `undefined` as nil), or `undefined`. */
 function oneByteFrame(value: unknown): Uint8Array | undefined {
-  if (typeof value === 'number') return Number.isInteger(value) && value >= -32 && value <= 127 ? SMALL_INT_FRAMES[value + 32] : undefined;
-  if (value === null || value === undefined) return NIL_FRAME;
-  if (typeof value === 'boolean') return value ? TRUE_FRAME : FALSE_FRAME;
-  return undefined;
+  const code = oneByteCode(value);
+  return code === NOT_ONE_BYTE_CODE ? undefined : ONE_BYTE_FRAMES[code];
+}
+
+const NOT_ONE_BYTE_CODE = -1;
+
+/** The byte msgpack writes a one-byte value as, or NOT_ONE_BYTE_CODE. */
+function oneByteCode(value: unknown): number {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= -32 && value <= 127 ? value & 0xff : NOT_ONE_BYTE_CODE;
+  if (value === null || value === undefined) return 0xc0;
+  if (typeof value === 'boolean') return value ? 0xc3 : 0xc2;
+  return NOT_ONE_BYTE_CODE;
+}
+
+/**
+ * The frame of an array of up to 15 one-byte values (`[1, 2]`, `[id, true]`): many
+ * argument lists are one, and writing them directly skips the encoder. `undefined` if an
+ * item is anything else. (The caller has checked no translator takes the array.)
+ */
+function shortArrayFrame(items: readonly unknown[]): Uint8Array | undefined {
+  const length = items.length;
+  for (let i = 0; i < length; i++) if (oneByteCode(items[i]) === NOT_ONE_BYTE_CODE) return undefined;
+  const frame = Buffer.allocUnsafe(length + 1);
+  frame[0] = 0x90 + length;
+  for (let i = 0; i < length; i++) frame[i + 1] = oneByteCode(items[i]);
+  return frame;
 }
 
 /** The value of a one-byte msgpack encoding, or NOT_ONE_BYTE. */
