@@ -17,6 +17,7 @@ import {
   connectRpc,
   method,
   OTHER_METHOD,
+  RpcTimeoutError,
   servePipeline,
   serveRpc,
   type Call,
@@ -79,6 +80,20 @@ describe('callMetrics', () => {
 
     metrics.reset();
     assert.deepEqual(metrics.snapshot(), []);
+  });
+
+  it("counts a call the server's timeout ended as a failure of that class, timed to the timeout (the handler ignoring it)", async () => {
+    const records: CallRecord[] = [];
+    const metrics = callMetrics({ onCall: (r) => records.push(r) });
+    await using server = await serveRpc(service, { bind: endpoint(), timeout: 150, interceptors: [metrics.interceptor] });
+    await using client = await connectRpc({ connect: server.transport.bindings[0] });
+    await assert.rejects(client.call.slow(700), RpcTimeoutError);
+    await waitFor(() => records.length === 1, 1000, 'the record of the timed-out call');
+    const [record] = records;
+    assert.equal(record!.ok, false);
+    assert.equal(record!.errorType, 'RpcTimeoutError');
+    assert.ok(record!.durationMs >= 140 && record!.durationMs < 500, `recorded ${record!.durationMs.toFixed(0)} ms for a call answered at 150 ms`);
+    assert.equal(metrics.get('server', 'rpc', 'slow')?.errors, 1);
   });
 
   it('counts one-way calls on both sides, and survives an onCall that throws', async () => {

@@ -164,6 +164,48 @@ describe('RPC interceptors', () => {
     assert.ok(performance.now() - again < 790, `two tries took ${(performance.now() - again).toFixed(0)} ms of a 400 ms timeout`);
   });
 
+  it("see a call ended by the server's timeout when it ends, with the caller's error, while its handler still counts against concurrency", async () => {
+    let finished = 0;
+    const slow = {
+      // Ignores its signal and ends at 600 ms: a handler the timeout cannot stop.
+      stubborn: method(async () => (await new Promise((resolve) => setTimeout(resolve, 600)), finished++, 'late')),
+      quick: method(() => (finished++, 'now')),
+    };
+    const seen: Array<{ method: string; outcome: string; ms: number }> = [];
+    const timing: Interceptor = (next) => async (call) => {
+      const start = performance.now();
+      try {
+        const result = await next(call);
+        seen.push({ method: call.method, outcome: 'ok', ms: performance.now() - start });
+        return result;
+      } catch (error) {
+        seen.push({ method: call.method, outcome: (error as Error).constructor.name, ms: performance.now() - start });
+        throw error;
+      }
+    };
+    await using server = await serveRpc(slow, { bind: endpoint(), timeout: 200, concurrency: 1, interceptors: [timing] });
+    await using client = await connectRpc({ connect: server.transport.bindings[0] });
+    const started = performance.now();
+    await assert.rejects(client.call.stubborn(), RpcTimeoutError);
+    await waitFor(() => seen.length === 1, 1000, 'the interceptor to see the timed-out call');
+    assert.equal(seen[0]!.outcome, 'RpcTimeoutError', 'the interceptor sees what the caller got');
+    assert.ok(seen[0]!.ms < 500, `the interceptor saw the end after ${seen[0]!.ms.toFixed(0)} ms, not at the 200 ms timeout`);
+    // The stubborn handler still runs: with concurrency 1, the next call waits for it.
+    assert.equal(await client.call.quick(), 'now');
+    assert.ok(performance.now() - started >= 590, 'quick ran before the stubborn handler really ended');
+    assert.equal(finished, 2);
+  });
+
+  it('a call whose timeout passed while an interceptor waited is not run', async () => {
+    let ran = 0;
+    const late: Interceptor = (next) => async (call) => (await new Promise((resolve) => setTimeout(resolve, 300)), next(call));
+    await using server = await serveRpc({ add: method((a: number, b: number) => (ran++, a + b)) }, { bind: endpoint(), timeout: 100, interceptors: [late] });
+    await using client = await connectRpc({ connect: server.transport.bindings[0] });
+    await assert.rejects(client.call.add(1, 2), RpcTimeoutError);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(ran, 0, 'the handler ran for a call already answered with a timeout');
+  });
+
   it('refuses an interceptor list that is not made of functions, naming the bad one', async () => {
     await assert.rejects(serveRpc(service, { bind: endpoint(), interceptors: [42 as never] }), /interceptors\[0\] must be a function/);
     await assert.rejects(connectRpc({ connect: 'tcp://127.0.0.1:9', interceptors: [() => 'nope' as never] }), /interceptors\[0\] must return a function/);
