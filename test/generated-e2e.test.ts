@@ -82,6 +82,13 @@ describe('generated request/reply (shop)', () => {
     assert.equal((await checked.order([{ sku: 'APL-1', qty: 1 }])).id, 'r-1');
   });
 
+  it('rejects (never throws) for an implementation missing a method, naming it', async () => {
+    const { stock: _, ...partial } = shopImpl([]);
+    let served: Promise<unknown> | undefined;
+    assert.doesNotThrow(() => (served = serveShop(partial as ShopHandler, { bind: endpoint() })));
+    await assert.rejects(served!, /the implementation has no method stock/);
+  });
+
   it('honours per-call timeouts and signals, and with()/withTimeout() views', async () => {
     await using server = await serveShop(shopImpl([]), { bind: endpoint() });
     await using shop = await connectShop({ connect: server.transport.bindings[0] });

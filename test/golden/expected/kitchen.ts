@@ -295,7 +295,7 @@ export const kitchenMethods = {
 } satisfies MethodSpecs;
 
 /** Serves `impl` as Kitchen: `await serveKitchen(impl, { bind: 'tcp://127.0.0.1:5555' })`. */
-export function serveKitchen(impl: KitchenHandler, options: RpcServerOptions): Promise<RpcServer> {
+export async function serveKitchen(impl: KitchenHandler, options: RpcServerOptions): Promise<RpcServer> {
   return serveRpc(typedHandler(impl, kitchenMethods), { ...options, translationTable: mergeTranslationTables(translators, options.translationTable) });
 }
 
@@ -400,7 +400,7 @@ export const auditMethods = {
 } satisfies MethodSpecs;
 
 /** Serves `impl` as a Audit worker: `await serveAudit(impl, { bind: 'tcp://127.0.0.1:5556' })`. */
-export function serveAudit(impl: AuditHandler, options: PipelineServerOptions): Promise<PipelineServer> {
+export async function serveAudit(impl: AuditHandler, options: PipelineServerOptions): Promise<PipelineServer> {
   return servePipeline(typedHandler(impl, auditMethods), { ...options, translationTable: mergeTranslationTables(translators, options.translationTable) });
 }
 
@@ -442,7 +442,7 @@ export const eventsMethods = {
 } satisfies MethodSpecs;
 
 /** Serves `impl` as a subscriber to Events: `await serveEvents(impl, { connect, subscribe: 'topic' })`. */
-export function serveEvents(impl: EventsHandler, options: PubSubServerOptions): Promise<PubSubServer> {
+export async function serveEvents(impl: EventsHandler, options: PubSubServerOptions): Promise<PubSubServer> {
   return servePubSub(typedHandler(impl, eventsMethods), { ...options, translationTable: mergeTranslationTables(translators, options.translationTable) });
 }
 
