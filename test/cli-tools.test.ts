@@ -172,6 +172,15 @@ describe('zrpc describe and zrpc call against the sample shop', () => {
     assert.equal(silent.code, EXIT.timeout);
     assert.match(silent.stderr, /no answer from tcp:\/\/127\.0\.0\.1:1 within 200 ms/);
   });
+
+  it('exits 2, not 1 (a remote error), when the endpoint to bind is taken', async () => {
+    await using taken = await servePipeline({ tick: method(() => undefined) }, { bind: endpoint() });
+    const address = taken.transport.bindings[0]!;
+    const publish = await zrpc('publish', address, 'prices', 'tick', '[]', '--bind');
+    assert.equal(publish.code, EXIT.badInput, publish.stderr);
+    assert.match(publish.stderr, /^zrpc: cannot bind .*(in use|EADDRINUSE)/im);
+    assert.doesNotMatch(publish.stderr, /builtins\.Exception/);
+  });
 });
 
 describe('the library functions, in process', () => {

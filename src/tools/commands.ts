@@ -39,7 +39,7 @@ export const EXIT = {
   ok: 0,
   /** The call failed: the remote method raised an error (its type and message are printed), or the reply could not be read. */
   remoteError: 1,
-  /** Bad input: an option, a JSON value, or arguments refused before sending. */
+  /** Bad input: an option, a JSON value, an endpoint that cannot be used (taken, not allowed), or arguments refused before sending. */
   badInput: 2,
   /** No answer in time (nothing listening, or a slow server), or fewer messages than `--count`. */
   timeout: 3,
@@ -348,6 +348,12 @@ function reportFailure(error: unknown, io: Output, endpoint: string, flags: Conn
     io.err(`zrpc: no answer from ${endpoint} within ${flags.timeout ?? DEFAULT_TOOL_TIMEOUT} ms (${error.message})`);
     return EXIT.timeout;
   }
+  // The socket's own failure (an endpoint to bind that is taken, a path it may not use):
+  // nothing was sent, so no remote error; the endpoint given is what to change.
+  if (!remote && error instanceof Error && isSystemErrorCode((error as { code?: unknown }).code)) {
+    io.err(`zrpc: ${error.message}`);
+    return EXIT.badInput;
+  }
   if (error instanceof Error) {
     const type = error instanceof GenericError ? error.excType : error.name;
     const wire = remote ?? wireNameOf(error);
@@ -357,6 +363,11 @@ function reportFailure(error: unknown, io: Output, endpoint: string, flags: Conn
   }
   io.err(`zrpc: ${String(error)}`);
   return EXIT.remoteError;
+}
+
+/** `EADDRINUSE`, `EACCES`, ...: the code of an operating system (or ZeroMQ) error. */
+function isSystemErrorCode(code: unknown): boolean {
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
 }
 
 async function withInputErrors(io: Output, run: () => Promise<number>): Promise<number> {
