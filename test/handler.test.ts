@@ -76,4 +76,14 @@ describe('handlers', () => {
     const sig = signatureOf(method(fn, spec), spec);
     assert.throws(() => checkReturn(sig, 'f', 'x'), (e: unknown) => e instanceof ReturnValueError && /return value must be number \(got "x"\)/.test(e.message));
   });
+
+  it('names the values a union of literals takes (TypeBox says only "must be equal to constant")', () => {
+    const currency = Type.Union([Type.Literal('EUR'), Type.Literal('USD'), Type.Literal(0)]);
+    const many = Type.Union(Array.from({ length: 12 }, (_, i) => Type.Literal(i)));
+    const spec = { params: [{ name: 'cur', schema: currency }, { name: 'order', schema: Type.Object({ cur: currency }) }, { name: 'n', schema: many, optional: true }] };
+    const fn = (_cur: string, _order: object, _n?: number) => 1;
+    assert.throws(() => bind(fn, ['GBP', { cur: 'EUR' }], undefined, spec), /^ParameterError: f: parameter "cur" must be one of "EUR", "USD", 0 \(got "GBP"\)$/);
+    assert.throws(() => bind(fn, ['EUR', { cur: 'eur' }], undefined, spec), /parameter "order" at \/cur: must be one of "EUR", "USD", 0 \(got "eur"\)$/);
+    assert.throws(() => bind(fn, ['EUR', { cur: 'EUR' }, 99], undefined, spec), /must be one of 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, \.\.\. \(12 in all\) \(got 99\)$/);
+  });
 });

@@ -46,6 +46,8 @@ export function describeFailure(validator: Validator, value: unknown): string {
     for (let depth = 0; depth < MAX_NARROW; depth++) {
       const ref = typeof schema.$ref === 'string' ? defs[schema.$ref] : undefined;
       if (ref) schema = ref as Schema;
+      const allowed = literalChoices(schema, defs);
+      if (allowed) return `${path ? `at ${path}: ` : ''}must be one of ${allowed} (got ${describeValue(value, 60)})`;
       const union = unionBranch(schema, value, defs);
       if (union) {
         schema = union;
@@ -85,6 +87,23 @@ function unionBranch(schema: Schema, value: unknown, defs: Defs): Schema | undef
     .map((branch) => (typeof branch.$ref === 'string' && defs[branch.$ref] ? (defs[branch.$ref] as Schema) : branch))
     .filter((branch) => branch.type === type || (type === 'integer' && branch.type === 'number') || (type === 'number' && branch.type === 'integer'));
   return fitting.length === 1 ? fitting[0] : undefined;
+}
+
+/**
+ * For a union of literals (`'EUR' | 'USD'`, an enum), the values it takes, as a list to
+ * quote: TypeBox would say only "must be equal to constant", once per branch.
+ */
+function literalChoices(schema: Schema, defs: Defs): string | undefined {
+  const branches = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
+  if (!Array.isArray(branches) || branches.length === 0) return undefined;
+  const values: unknown[] = [];
+  for (const branch of branches) {
+    const resolved = typeof branch.$ref === 'string' && defs[branch.$ref] ? (defs[branch.$ref] as Schema) : branch;
+    if (!('const' in resolved)) return undefined;
+    values.push(resolved.const);
+  }
+  const shown = values.slice(0, 10).map((v) => describeValue(v, 40));
+  return values.length > 10 ? `${shown.join(', ')}, ... (${values.length} in all)` : shown.join(', ');
 }
 
 function jsonType(value: unknown): string {
