@@ -66,7 +66,7 @@ describe('pipeline', () => {
     await waitFor(() => jobs.done.length === 1, 2000, 'slow job');
     assert.deepEqual(jobs.done, ['slow']);
     await client.close();
-    await assert.rejects(client.notify.run('late', []), ServiceClosedError);
+    await assert.rejects(client.notify.run('late', []), (e) => e instanceof ServiceClosedError && /^cannot send run: it is closed/.test(e.message));
     await server.close();
   });
 });

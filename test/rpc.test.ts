@@ -262,8 +262,8 @@ describe('request/reply', () => {
     const p = await pair();
     const pending = p.client.call.sleep(1000);
     await p.client.close();
-    await assert.rejects(pending, ServiceClosedError);
-    await assert.rejects(p.client.call.add(1, 2), ServiceClosedError);
+    await assert.rejects(pending, (e) => e instanceof ServiceClosedError && /close\(\) was called/.test(e.message));
+    await assert.rejects(p.client.call.add(1, 2), (e) => e instanceof ServiceClosedError && /^cannot call add: it is closed .*open a new one/.test(e.message));
     assert.throws(() => p.client.transport, ServiceClosedError);
     await p.client.waitClosed();
     await p.server.close();

@@ -54,12 +54,12 @@ export class PubSubServer extends OneWayServer {
 
   /** Adds topic prefixes; calls published under them start arriving. */
   subscribe(topic: Topic | readonly Topic[]): void {
-    this.assertOpen();
+    this.assertOpen('subscribe');
     for (const t of topics(topic)) this.#socket.subscribe(t);
   }
 
   unsubscribe(topic: Topic | readonly Topic[]): void {
-    this.assertOpen();
+    this.assertOpen('unsubscribe');
     for (const t of topics(topic)) this.#socket.unsubscribe(t);
   }
 }

@@ -173,6 +173,9 @@ export function zmqEndpoint(endpoint: string): string {
 
 const FORMS = 'tcp://host:port, ipc://path or inproc://name';
 
+/** What a closed service says: why, and what to do instead. */
+export const CLOSED = 'it is closed (close() was called); open a new one to go on';
+
 /**
  * ZeroMQ says only "Invalid argument" for `localhost:5555`: name the endpoint, and
  * for a malformed one (a `TypeError`) the forms it may take. `code` is ZeroMQ's.
@@ -281,19 +284,19 @@ export abstract class Service implements AsyncDisposable {
 
   /** Endpoint control; throws `ServiceClosedError` once the service is closed. */
   get transport(): Transport {
-    this.assertOpen();
+    this.assertOpen('use transport');
     const service = this;
     return {
       bind: (endpoint) => service.#bind(endpoint),
       unbind: async (endpoint) => {
-        service.assertOpen();
+        service.assertOpen(`unbind ${endpoint}`);
         const resolved = service.#bindings.get(endpoint) ?? endpoint;
         await service.socket.unbind(resolved);
         for (const [given, real] of service.#bindings) if (real === resolved) service.#bindings.delete(given);
       },
       connect: (endpoint) => service.#connect(endpoint),
       disconnect: (endpoint) => {
-        service.assertOpen();
+        service.assertOpen(`disconnect ${endpoint}`);
         service.disconnectEndpoint(endpoint);
         service.#connections.delete(endpoint);
       },
@@ -308,7 +311,7 @@ export abstract class Service implements AsyncDisposable {
   }
 
   async #bind(endpoint: string): Promise<string> {
-    this.assertOpen();
+    this.assertOpen(`bind ${endpoint}`);
     try {
       await this.socket.bind(zmqEndpoint(endpoint));
     } catch (cause) {
@@ -320,7 +323,7 @@ export abstract class Service implements AsyncDisposable {
   }
 
   #connect(endpoint: string): void {
-    this.assertOpen();
+    this.assertOpen(`connect ${endpoint}`);
     try {
       this.connectEndpoint(endpoint);
     } catch (cause) {
@@ -344,8 +347,9 @@ export abstract class Service implements AsyncDisposable {
     return this.#bindings.size;
   }
 
-  protected assertOpen(): void {
-    if (this.#closing) throw new ServiceClosedError();
+  /** Throws `ServiceClosedError` once `close()` was called, saying what could not be done. */
+  protected assertOpen(action: string): void {
+    if (this.#closing) throw new ServiceClosedError(`cannot ${action}: ${CLOSED}`);
   }
 
   /**
@@ -359,7 +363,7 @@ export abstract class Service implements AsyncDisposable {
   }
 
   async #shutdown(): Promise<void> {
-    const error = new ServiceClosedError();
+    const error = new ServiceClosedError('closed before this completed: close() was called');
     this.onClose(error);
     await this.beforeSocketClose();
     this.sendQueue.close(error);
