@@ -3,6 +3,7 @@
  * The `zrpc` command: a thin commander shell over the library functions that do the work.
  * It ships with the generator package; `keygen` loads the runtime only when run.
  */
+import './compile-cache.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';

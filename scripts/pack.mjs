@@ -50,7 +50,7 @@ export function stageCodegen(dir) {
   copy('dist/src/tools');
   copy('src/tools');
   copy('dist/cli');
-  copy('cli/zrpc.ts');
+  copy('cli');
   copy('templates');
   copy('LICENSE');
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(codegenManifest(), null, 2)}\n`);
