@@ -316,6 +316,19 @@ describe('tracing (zrpc/otel)', () => {
     assert.equal(byName.get('client top')!.parentSpanContext, undefined);
   });
 
+  it("ends a server span when the server's timeout ends its call, with that error, not when a stubborn handler returns", async () => {
+    await using server = await serveRpc(service, { bind: endpoint(), timeout: 150, interceptors: [tracing()] });
+    await using client = await connectRpc({ connect: server.transport.bindings[0] });
+    await assert.rejects(client.call.slow(700), RpcTimeoutError);
+    const span = (await spans(1)).get('server slow')!;
+    assert.equal(span.status.code, SpanStatusCode.ERROR);
+    assert.equal(span.attributes['error.type'], 'RpcTimeoutError');
+    const ms = span.duration[0] * 1000 + span.duration[1] / 1e6;
+    assert.ok(ms >= 140 && ms < 500, `the span lasted ${ms.toFixed(0)} ms for a call answered at 150 ms`);
+    await sleep(700);
+    assert.equal(exporter.getFinishedSpans().length, 1, 'the handler returning later ends nothing more');
+  });
+
   it('without a context manager, nested calls still find their parent through the zrpc handler context', async () => {
     context.disable();
     try {

@@ -164,35 +164,30 @@ describe('RPC interceptors', () => {
     assert.ok(performance.now() - again < 790, `two tries took ${(performance.now() - again).toFixed(0)} ms of a 400 ms timeout`);
   });
 
-  it("see a call ended by the server's timeout when it ends, with the caller's error, while its handler still counts against concurrency", async () => {
+  it("see the server's timeout end a call through call.signal, while next settles with the handler, which keeps its concurrency slot", async () => {
     let finished = 0;
     const slow = {
       // Ignores its signal and ends at 600 ms: a handler the timeout cannot stop.
       stubborn: method(async () => (await new Promise((resolve) => setTimeout(resolve, 600)), finished++, 'late')),
       quick: method(() => (finished++, 'now')),
     };
-    const seen: Array<{ method: string; outcome: string; ms: number }> = [];
-    const timing: Interceptor = (next) => async (call) => {
+    const seen: string[] = [];
+    const watching: Interceptor = (next) => async (call) => {
       const start = performance.now();
-      try {
-        const result = await next(call);
-        seen.push({ method: call.method, outcome: 'ok', ms: performance.now() - start });
-        return result;
-      } catch (error) {
-        seen.push({ method: call.method, outcome: (error as Error).constructor.name, ms: performance.now() - start });
-        throw error;
-      }
+      call.signal!.addEventListener('abort', () => seen.push(`abort ${(call.signal!.reason as Error).constructor.name} ${performance.now() - start < 500}`));
+      const result = await next(call);
+      seen.push(`next ${String(result)} ${performance.now() - start >= 590}`);
+      return result;
     };
-    await using server = await serveRpc(slow, { bind: endpoint(), timeout: 200, concurrency: 1, interceptors: [timing] });
+    await using server = await serveRpc(slow, { bind: endpoint(), timeout: 200, concurrency: 1, interceptors: [watching] });
     await using client = await connectRpc({ connect: server.transport.bindings[0] });
     const started = performance.now();
     await assert.rejects(client.call.stubborn(), RpcTimeoutError);
-    await waitFor(() => seen.length === 1, 1000, 'the interceptor to see the timed-out call');
-    assert.equal(seen[0]!.outcome, 'RpcTimeoutError', 'the interceptor sees what the caller got');
-    assert.ok(seen[0]!.ms < 500, `the interceptor saw the end after ${seen[0]!.ms.toFixed(0)} ms, not at the 200 ms timeout`);
-    // The stubborn handler still runs: with concurrency 1, the next call waits for it.
+    assert.deepEqual(seen, ['abort RpcTimeoutError true'], 'the signal aborted at the timeout, with the error the caller got');
+    // With concurrency 1, the next call waits for the stubborn handler to really end.
     assert.equal(await client.call.quick(), 'now');
-    assert.ok(performance.now() - started >= 590, 'quick ran before the stubborn handler really ended');
+    assert.ok(performance.now() - started >= 590, 'quick ran before the stubborn handler ended');
+    assert.deepEqual(seen, ['abort RpcTimeoutError true', 'next late true', 'next now false']);
     assert.equal(finished, 2);
   });
 

@@ -295,55 +295,23 @@ export class Dispatcher {
    * left it. Not an async function: a handler that returns at once costs no extra turn.
    */
   readonly #run = (call: Call): Promise<unknown> => {
-    const context = (call as ServerCall).context;
-    // Ended already (its timeout passed while an interceptor waited): the handler does not run.
-    const ended = this.#endedEarly.get(context);
-    if (ended) return Promise.reject(ended);
+    const wire = call as ServerCall;
+    // Ended while an interceptor held it (its timeout, a cancel): the caller has its answer.
+    if (wire.context.aborted) return Promise.reject(wire.context.signal.reason);
     try {
       const { method, sig } = this.#resolve(call.method);
-      const wire = call as ServerCall;
       const maps = wire.wire.maps || call.args !== wire.wire.args || call.kwargs !== wire.wire.kwargs;
       // Binding fills the array it gets in place; interceptors keep seeing the call's own.
       const bound = bindArguments(sig, call.method, [...call.args], call.kwargs, maps);
-      if (sig.takesContext) bound.push(context);
+      if (sig.takesContext) bound.push(wire.context);
       const value: unknown = method.fn.apply(method.owner, bound);
-      if (isPromiseLike(value)) return this.#untilEnded(context, Promise.resolve(value).then((settled) => (checkReturn(sig, call.method, settled), settled)));
+      if (isPromiseLike(value)) return Promise.resolve(value).then((settled) => (checkReturn(sig, call.method, settled), settled));
       checkReturn(sig, call.method, value);
       return Promise.resolve(value);
     } catch (error) {
       return Promise.reject(error);
     }
   };
-
-  /**
-   * What `next()` gives the interceptors for a handler still working: its outcome, or the
-   * reason the call was ended early (timeout, cancel, close) as soon as it is, so that
-   * they see what the caller is answered, when it is (a timing or metrics interceptor
-   * would otherwise record a timed-out call as a late success). The handler then still
-   * counts against `concurrency` until it really ends.
-   */
-  #untilEnded<T>(context: CallContext, result: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const settle = (): void => {
-        settled = true;
-        this.#endNext.delete(context);
-      };
-      this.#endNext.set(context, (error) => {
-        settle();
-        this.#busy++;
-        void result.then(this.#ended, this.#ended);
-        reject(error);
-      });
-      result.then(
-        (value) => settled || (settle(), resolve(value)),
-        (error: unknown) => settled || (settle(), reject(error)),
-      );
-    });
-  }
-
-  /** For handlers under interceptors still working: ends the `next()` they were called by (see `#untilEnded`). */
-  readonly #endNext = new WeakMap<CallContext, (error: Error) => void>();
 
   #await<T>(context: CallContext, result: Promise<T>, check: (value: T) => T): Promise<T> {
     this.#busy++;
@@ -405,7 +373,7 @@ export class Dispatcher {
     );
   }
 
-  /** Why each call was ended before its handler: what a call `#track` carries settles with, and what a later `next()` gives. */
+  /** Why each call `#track` carries was ended before its handler: what it settles with. */
   readonly #endedEarly = new WeakMap<CallContext, Error>();
 
   /**
@@ -418,9 +386,8 @@ export class Dispatcher {
     this.#running.delete(context);
     context.done();
     context.abort(error);
-    this.#endedEarly.set(context, error);
-    this.#endNext.get(context)?.(error);
-    answer?.(error);
+    if (answer) answer(error);
+    else this.#endedEarly.set(context, error);
   }
 
   /** Aborts one running call and settles it with `error` (its caller cancelled it). */

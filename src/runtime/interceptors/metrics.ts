@@ -183,12 +183,21 @@ export class CallMetrics {
     this.#onCall = onCall;
     this.interceptor = (next) => async (call) => {
       const start = performance.now();
+      let counted = false;
+      const finish = (failed: boolean, error: unknown): void => {
+        if (counted) return;
+        counted = true;
+        this.#finished(call, performance.now() - start, failed, error);
+      };
+      // A server call its timeout, a cancel or the close ends is over for its caller then,
+      // with that error, however long a handler that ignores its signal still runs.
+      if (call.side === 'server') call.context?.onAbort((reason) => finish(true, reason));
       try {
         const result = await next(call);
-        this.#finished(call, performance.now() - start, false, undefined);
+        finish(false, undefined);
         return result;
       } catch (error) {
-        this.#finished(call, performance.now() - start, true, error);
+        finish(true, error);
         throw error;
       }
     };

@@ -106,20 +106,30 @@ export function tracing(options: TracingOptions = {}): Interceptor {
     const active = trace.setSpan(parent, span);
     if (client && rpc) propagation.inject(active, call.metadata, setter);
     if (!client && call.context !== undefined) handlerSpans.set(call.context, active);
+    let ended = false;
+    const end = (failure: boolean, error?: unknown): void => {
+      if (ended) return;
+      ended = true;
+      if (failure) failed(span, call, error, conventions);
+      else span.end();
+    };
+    // A server call its timeout, a cancel or the close ends is over for its caller then:
+    // its span ends with that error, however long a handler that ignores its signal runs.
+    if (!client) call.context?.onAbort((reason) => end(true, reason));
     let result: Promise<unknown>;
     try {
       result = context.with(active, next, undefined, call);
     } catch (error) {
-      failed(span, call, error, conventions);
+      end(true, error);
       throw error;
     }
     return result.then(
       (value) => {
-        span.end();
+        end(false);
         return value;
       },
       (error: unknown) => {
-        failed(span, call, error, conventions);
+        end(true, error);
         throw error;
       },
     );
