@@ -100,6 +100,77 @@ describe('generator errors', () => {
   });
 });
 
+describe('recursive generic types', () => {
+  const recursive = [
+    'export type Nest<T> = T | Nest<T>[];',
+    'interface Rec<T> { v: T; next?: Rec<T[]> }',
+    'type Box<T> = { v: T; inner?: Box<[T]> };',
+    'interface Same<T> { v: T; next?: Same<T> }',
+    'interface Fork<T> { v: T; a?: Fork<[T, T]>; b?: Fork<T[]> }',
+    '/** @rpc */',
+    'export interface S {',
+    '  nest(r: Nest<number>): void;',
+    '  rec(r: Rec<number>): void;',
+    '  box(r: Box<number>): void;',
+    '  same(r: Same<number>): void;',
+    '  fork(r: Fork<string>): void;',
+    '}',
+    '',
+  ].join('\n');
+  const grows = (at: string, what: string, inner: string, outer: string, kind: string) =>
+    `api.ts(${at}): error ZRPC2008: ${what} has the recursive generic type "${inner}" inside "${outer}": each level has other type arguments, so written out it never ends; give it a type that does not grow, such as a non-generic ${kind} that refers to itself`;
+  const contains = (at: string, what: string, type: string, kind: string, example: string, name: string) =>
+    `api.ts(${at}): error ZRPC2008: ${what} has the recursive generic type "${type}", which contains itself; generic types are written out where used, so declare a non-generic ${kind} for it that refers to itself by name (${example}, with ${name} in place of ${type})`;
+  const expectedRecursive = [
+    grows('2,26', 'property "next" of parameter "r" of S.rec', 'Rec<number[]>', 'Rec<number>', 'interface'),
+    grows('3,23', 'property "inner" of parameter "r" of S.box', 'Box<[number]>', 'Box<number>', 'type alias'),
+    contains('4,27', 'property "next" of parameter "r" of S.same', 'Same<number>', 'interface', 'interface SameNumber { … }', 'SameNumber'),
+    grows('5,27', 'property "a" of parameter "r" of S.fork', 'Fork<[string, string]>', 'Fork<string>', 'interface'),
+    contains('8,8', 'parameter "r" of S.nest', 'Nest<number>', 'type alias', 'type NestNumber = …', 'NestNumber'),
+  ];
+
+  it('reports each one with ZRPC2008 where it recurses, whether its type arguments stay or grow', async () => {
+    const dir = await scratch('recursive-generic');
+    await writeFile(join(dir, 'api.ts'), recursive);
+    await assert.rejects(generate({ inputs: ['api.ts'], outDir: 'out', cwd: dir }), (error: unknown) => {
+      assert.ok(error instanceof GeneratorError, String(error));
+      assert.deepEqual(error.diagnostics.map((d) => formatDiagnostic(d, dir)), expectedRecursive);
+      return true;
+    });
+  });
+
+  it('the CLI prints them and exits 1 as for any error', async () => {
+    const dir = await scratch('recursive-generic-cli');
+    await writeFile(join(dir, 'api.ts'), recursive);
+    const cli = join(repoRoot, 'dist/cli/zrpc.js');
+    await assert.rejects(promisify(execFile)(process.execPath, [cli, 'generate', 'api.ts', '--out', 'out'], { cwd: dir }), (error: unknown) => {
+      const { code, stderr } = error as { code: number; stderr: string };
+      assert.equal(code, 1);
+      assert.deepEqual(stderr.trim().split('\n'), [...expectedRecursive, 'zrpc: 5 errors; nothing written']);
+      return true;
+    });
+  });
+
+  it('still writes out generic types nested in their own type arguments, and recursive non-generic ones', async () => {
+    const dir = await scratch('nested-generic');
+    const source = [
+      'interface Pair<T> { a: T; b: T }',
+      'type NestOfNumber = number | NestOfNumber[];',
+      'interface Tree { kids: Tree[] }',
+      '/** @rpc */',
+      'export interface S {',
+      '  pairs(p: Pair<Pair<Pair<Pair<Pair<number>>>>>): Record<string, Record<string, Record<string, boolean>>>;',
+      '  nest(n: NestOfNumber, t: Tree): void;',
+      '}',
+      '',
+    ].join('\n');
+    await writeFile(join(dir, 'api.ts'), source);
+    const [file] = (await generate({ inputs: ['api.ts'], outDir: 'out', cwd: dir })).files;
+    assert.match(file!.content, /export type NestOfNumber = number \| NestOfNumber\[\];/);
+    assert.match(file!.content, /pairs\(p: \{ a: \{ a: \{ a: \{ a: \{ a: number; b: number \}/);
+  });
+});
+
 describe('inputs', () => {
   it('expands folders and globs (**, *, ?, {a,b}), skipping declarations, node_modules and the output folder', async () => {
     const dir = await scratch('inputs');

@@ -13,11 +13,29 @@ import type { Declaration, PropertyNode, RuntimeClass, TupleElement, TypeNode } 
 
 const runtimeClasses = new Set<RuntimeClass>(['PyDate', 'PyTime', 'PyTimedelta', 'PyTimezone', 'PyDateTime']);
 
+/**
+ * How many instantiations of one generic declaration may be open inside each other while
+ * it is written out. Deeper is taken for one whose type arguments grow at each level
+ * (`Rec<T>` holding `Rec<T[]>`), which never ends; nesting through type arguments
+ * (`Pair<Pair<number>>`) rarely goes past two or three.
+ */
+const maxNesting = 10;
+
+/** A generic instantiation or anonymous object type being written out, and where it is used. */
+interface Expansion {
+  origin: TS.Symbol;
+  type: Type;
+  site: Site;
+}
+
 export class TypeMapper {
   readonly declarations = new Map<string, Declaration>();
   readonly diagnostics: Diagnostic[] = [];
   readonly #names = new Map<TS.Symbol, string>();
-  readonly #inlining = new Set<TS.Type>();
+  /** The expansions open now, outermost first. */
+  readonly #expanding: Expansion[] = [];
+  /** Origins already reported as never ending, while an expansion of them is open. */
+  readonly #runaway = new Set<TS.Symbol>();
   /** Classes with `@translator <code>`, by name: their code and the file that declares them. */
   readonly translators = new Map<string, { code: number; file: string }>();
 
@@ -47,8 +65,49 @@ export class TypeMapper {
 
     if (type.isEnum() || type.isEnumLiteral()) return this.#enum(type);
     const alias = this.#namedAlias(type);
-    if (alias) return this.#reference(alias, () => this.#mapStructure(type, site, true));
-    return this.#mapStructure(type, site, false);
+    if (alias) return this.#reference(alias, () => this.#expand(type, site, true));
+    return this.#expand(type, site, false);
+  }
+
+  /**
+   * Maps a type that is written out where it is used (a generic instantiation or an
+   * anonymous object type) while watching for one that contains itself or keeps growing:
+   * either would never end, so each is reported once, where it recurs.
+   */
+  #expand(type: Type, site: Site, viaAlias: boolean): TypeNode {
+    const origin = expansionOrigin(type);
+    if (!origin) return this.#mapStructure(type, site, viaAlias);
+    const open = this.#expanding.filter((e) => e.origin === origin);
+    // Reported where it was found; the other branches of it would only repeat that.
+    if (open.length > 0 && this.#runaway.has(origin)) return { kind: 'unknown' };
+    if (open.some((e) => e.type.compilerType === type.compilerType)) return this.#containsItself(type, origin, site);
+    if (open.length >= maxNesting) {
+      this.#runaway.add(origin);
+      return this.#grows(open[1]!, open[0]!);
+    }
+    this.#expanding.push({ origin, type, site });
+    try {
+      return this.#mapStructure(type, site, viaAlias);
+    } finally {
+      this.#expanding.pop();
+      if (!this.#expanding.some((e) => e.origin === origin)) this.#runaway.delete(origin);
+    }
+  }
+
+  #containsItself(type: Type, origin: TS.Symbol, site: Site): TypeNode {
+    const text = type.getText(site.node, ts.TypeFormatFlags.NoTruncation);
+    const name = pascalName(text);
+    const [kind, example] = isAlias(origin) ? ['type alias', `type ${name} = …`] : ['interface', `interface ${name} { … }`];
+    const remedy = `declare a non-generic ${kind} for it that refers to itself by name (${example}, with ${name} in place of ${text})`;
+    return this.error(site, Code.RecursiveGeneric, `has the recursive generic type "${text}", which contains itself; generic types are written out where used, so ${remedy}`);
+  }
+
+  /** Reported at the first level that recurs, `inner`, inside the outermost, `outer`. */
+  #grows(inner: Expansion, outer: Expansion): TypeNode {
+    const text = (e: Expansion) => e.type.getText(e.site.node, ts.TypeFormatFlags.NoTruncation);
+    const kind = isAlias(inner.origin) ? 'type alias' : 'interface';
+    const message = `has the recursive generic type "${text(inner)}" inside "${text(outer)}": each level has other type arguments, so written out it never ends; give it a type that does not grow, such as a non-generic ${kind} that refers to itself`;
+    return this.error(inner.site, Code.RecursiveGeneric, message);
   }
 
   #mapStructure(type: Type, site: Site, viaAlias: boolean): TypeNode {
@@ -188,16 +247,9 @@ export class TypeMapper {
     const isNamedInterface = !viaAlias && type.isInterface() && symbol && (type.getTargetType() === undefined || type.getTargetType() === type);
     if (isNamedInterface) return this.#reference(symbol, () => this.#members(type, site));
 
-    // Anonymous object types and generic instantiations are written out where used.
-    if (this.#inlining.has(type.compilerType)) {
-      return this.error(site, Code.RecursiveGeneric, `has the recursive generic type "${text()}"; declare a non-generic interface for it`);
-    }
-    this.#inlining.add(type.compilerType);
-    try {
-      return this.#members(type, site);
-    } finally {
-      this.#inlining.delete(type.compilerType);
-    }
+    // Anonymous object types and generic instantiations are written out where used
+    // (`#expand` stops those that would never end).
+    return this.#members(type, site);
   }
 
   /**
@@ -279,6 +331,35 @@ export class TypeMapper {
     }
     return { kind: 'object', properties };
   }
+}
+
+/**
+ * The declaration a type is an expansion of, when it is written out where used: the
+ * generic alias it instantiates (`Nest<number>`), the generic interface or class
+ * (`Rec<number>`), or the type literal of an anonymous object type, which all of that
+ * literal's instantiations share. Arrays and tuples are not: they are finite by
+ * themselves, and what makes them recur is one of the others.
+ */
+function expansionOrigin(type: Type): TS.Symbol | undefined {
+  if (type.getAliasTypeArguments().length > 0) return type.getAliasSymbol()?.compilerSymbol;
+  if (!type.isObject() || type.isArray() || type.isReadonlyArray() || type.isTuple()) return undefined;
+  const symbol = type.getSymbol();
+  const target = type.getTargetType();
+  const instantiated = target !== undefined && target.compilerType !== type.compilerType;
+  return instantiated || symbol?.getName().startsWith('__') ? symbol?.compilerSymbol : undefined;
+}
+
+/** A name to suggest for a declaration of `Nest<number>`: `NestNumber`. */
+function pascalName(text: string): string {
+  return text
+    .split(/[^\w$]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+}
+
+function isAlias(symbol: TS.Symbol): boolean {
+  return (symbol.flags & ts.SymbolFlags.TypeAlias) !== 0;
 }
 
 /**
