@@ -93,6 +93,25 @@ describe('generator errors', () => {
     assert.equal(result.files.length, 1);
   });
 
+  it('advises Record<string, T> for numeric index signatures and Maps, and that advice generates', async () => {
+    const dir = await scratch('map-advice');
+    await writeFile(join(dir, 'api.ts'), '/** @rpc */\nexport interface Names {\n  byId(m: { [id: number]: string }): void;\n  byKey(m: Map<number, string>): void;\n}\n');
+    const advice = 'typed methods take maps with string keys only: declare Record<string, T> (a number key such as 1 travels as "1"), or unknown to take a Python dict with other keys, which arrives as a Map';
+    await assert.rejects(generate({ inputs: ['api.ts'], outDir: 'out', cwd: dir }), (error: unknown) => {
+      assert.ok(error instanceof GeneratorError, String(error));
+      assert.deepEqual(error.diagnostics.map((d) => formatDiagnostic(d, dir)), [
+        `api.ts(3,8): error ZRPC2013: parameter "m" of Names.byId has a numeric index signature; ${advice}`,
+        `api.ts(4,9): error ZRPC2010: parameter "m" of Names.byKey has the type "Map<number, string>"; ${advice}`,
+      ]);
+      return true;
+    });
+    // Both ways out that the advice names.
+    await writeFile(join(dir, 'api.ts'), '/** @rpc */\nexport interface Names {\n  byId(m: Record<string, string>): void;\n  byKey(m: unknown): void;\n}\n');
+    const [file] = (await generate({ inputs: ['api.ts'], outDir: 'out', cwd: dir })).files;
+    assert.match(file!.content, /byId\(m: Record<string, string>, ctx: CallContext\)/);
+    assert.match(file!.content, /byKey\(m: unknown, ctx: CallContext\)/);
+  });
+
   it('lists every diagnostic code in the README', async () => {
     const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
     const missing = Object.values(Code).filter((code) => !readme.includes(`ZRPC${code}`));

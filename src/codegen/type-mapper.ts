@@ -14,6 +14,14 @@ import type { Declaration, PropertyNode, RuntimeClass, TupleElement, TypeNode } 
 const runtimeClasses = new Set<RuntimeClass>(['PyDate', 'PyTime', 'PyTimedelta', 'PyTimezone', 'PyDateTime']);
 
 /**
+ * What to declare instead of a Map or a numeric index signature. Typed parameters and
+ * results refuse a Map (a msgpack map with a non-string key) wherever their schema asks
+ * for an object or a record; only unknown lets one through.
+ */
+const stringKeysOnly =
+  'typed methods take maps with string keys only: declare Record<string, T> (a number key such as 1 travels as "1"), or unknown to take a Python dict with other keys, which arrives as a Map';
+
+/**
  * How many instantiations of one generic declaration may be open inside each other while
  * it is written out. Deeper is taken for one whose type arguments grow at each level
  * (`Rec<T>` holding `Rec<T[]>`), which never ends; nesting through type arguments
@@ -287,7 +295,7 @@ export class TypeMapper {
         return { kind: 'bytes' };
       case 'Map':
       case 'ReadonlyMap':
-        return this.error(site, Code.MapType, `has the type "${type.getText()}"; declare Record<string, T> (a Python dict with other keys arrives as a Map through the dynamic API only)`);
+        return this.error(site, Code.MapType, `has the type "${type.getText()}"; ${stringKeysOnly}`);
       case 'Promise':
         return this.error(site, Code.PromiseValue, `has a Promise type "${type.getText()}" where a value is expected: only a method's return type may be a Promise`);
       case 'Set':
@@ -302,7 +310,7 @@ export class TypeMapper {
     const properties: PropertyNode[] = [];
     const indexType = type.getStringIndexType();
     if (type.getNumberIndexType() && !indexType) {
-      return this.error(site, Code.NumericIndex, `has a numeric index signature; msgpack maps from Python may have number keys, but declare Map<number, T> for that`);
+      return this.error(site, Code.NumericIndex, `has a numeric index signature; ${stringKeysOnly}`);
     }
     for (const property of type.getProperties()) {
       const declaration = property.getValueDeclaration() ?? property.getDeclarations()[0];
