@@ -112,6 +112,20 @@ describe('generator errors', () => {
     assert.match(file!.content, /byKey\(m: unknown, ctx: CallContext\)/);
   });
 
+  it('a data type with a method gets ZRPC2014 only, not the untagged-interface warning', async () => {
+    const dir = await scratch('method-in-data');
+    await writeFile(join(dir, 'point.ts'), 'export interface Point {\n  x: number;\n  norm(): number;\n}\n');
+    await writeFile(join(dir, 'api.ts'), "import type { Point } from './point.js';\nexport interface Line {\n  from: Point;\n  length(): number;\n}\n/** @rpc */\nexport interface Geo {\n  move(l: Line): void;\n}\n");
+    await assert.rejects(generate({ inputs: ['api.ts', 'point.ts'], outDir: 'out', cwd: dir }), (error: unknown) => {
+      assert.ok(error instanceof GeneratorError, String(error));
+      assert.deepEqual(error.diagnostics.map((d) => formatDiagnostic(d, dir)), [
+        'api.ts(4,3): error ZRPC2014: property "length" of parameter "l" of Geo.move is a method; functions cannot cross the wire: pass data, or split the method',
+        'point.ts(3,3): error ZRPC2014: property "norm" of property "from" of parameter "l" of Geo.move is a method; functions cannot cross the wire: pass data, or split the method',
+      ]);
+      return true;
+    });
+  });
+
   it('lists every diagnostic code in the README', async () => {
     const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
     const missing = Object.values(Code).filter((code) => !readme.includes(`ZRPC${code}`));

@@ -26,7 +26,7 @@ export interface Extracted {
   /** The input's model: its services and everything they use; undefined without services. */
   module: ModuleModel | undefined;
   services: ServiceModel[];
-  /** Exported interfaces with methods and no service tag: services, unless another service uses them as a namespace. */
+  /** Exported interfaces with methods and no service tag: services, unless a service uses them as a namespace or a data type. */
   untagged: InterfaceDeclaration[];
   /** Declarations of the interfaces the services use as namespaces. */
   namespaces: Set<Node>;

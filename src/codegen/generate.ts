@@ -92,7 +92,8 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const base = commonFolder(inputs);
   const modules: Array<{ output: string; model: ModuleModel }> = [];
   const untagged: InterfaceDeclaration[] = [];
-  const namespaces = new Set<Node>();
+  // Interfaces a service uses as a namespace or as a data type: not forgotten services.
+  const used = new Set<Node>();
   let serviceCount = 0;
   for (const source of sources) {
     const compileErrors = typeErrors(project, source.getFilePath());
@@ -105,13 +106,14 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     const mapper = new TypeMapper(isUserFile);
     const found = extractModule(source, mapper);
     untagged.push(...found.untagged);
-    found.namespaces.forEach((n) => namespaces.add(n));
+    found.namespaces.forEach((n) => used.add(n));
+    mapper.dataInterfaces.forEach((d) => used.add(d));
     serviceCount += found.services.length;
     diagnostics.push(...mapper.diagnostics);
     if (found.module) modules.push({ output: resolve(outDir, relative(base, source.getFilePath())), model: found.module });
   }
   const warnings = untagged
-    .filter((d) => !namespaces.has(d))
+    .filter((d) => !used.has(d))
     .map((d) =>
       diagnosticAt(
         d,

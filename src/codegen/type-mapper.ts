@@ -44,6 +44,8 @@ export class TypeMapper {
   readonly #expanding: Expansion[] = [];
   /** Origins already reported as never ending, while an expansion of them is open. */
   readonly #runaway = new Set<TS.Symbol>();
+  /** Interfaces met as data types (a method in one is an error, not a forgotten service tag). */
+  readonly dataInterfaces = new Set<Node>();
   /** Classes with `@translator <code>`, by name: their code and the file that declares them. */
   readonly translators = new Map<string, { code: number; file: string }>();
 
@@ -307,6 +309,9 @@ export class TypeMapper {
   }
 
   #members(type: Type, site: Site): TypeNode {
+    for (const declaration of type.getSymbol()?.getDeclarations() ?? []) {
+      if (Node.isInterfaceDeclaration(declaration)) this.dataInterfaces.add(declaration);
+    }
     const properties: PropertyNode[] = [];
     const indexType = type.getStringIndexType();
     if (type.getNumberIndexType() && !indexType) {
