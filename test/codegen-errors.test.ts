@@ -9,7 +9,7 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { dirname, join, relative } from 'node:path';
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { Code, expandInputs, generate, GeneratorError, formatDiagnostic } from '../src/codegen/index.js';
+import { Code, expandInputs, generate, GeneratorError, formatDiagnostic, watchAndGenerate, type GenerateOptions } from '../src/codegen/index.js';
 import { globToRegExp } from '../src/codegen/inputs.js';
 import { repoRoot, waitFor } from './support/helpers.js';
 
@@ -123,6 +123,27 @@ describe('generator errors', () => {
         'point.ts(3,3): error ZRPC2014: property "norm" of property "from" of parameter "l" of Geo.move is a method; functions cannot cross the wire: pass data, or split the method',
       ]);
       return true;
+    });
+  });
+
+  it('refuses options it does not know, naming those it takes, and inputs or outDir of the wrong kind', async () => {
+    const call = (options: unknown) => generate(options as GenerateOptions);
+    const takes = 'it takes check, cwd, inputs, outDir, project';
+    await assert.rejects(call({ inputs: ['api.ts'], out: 'gen' }), { name: 'TypeError', message: `generate: unknown option "out" (did you mean outDir?); ${takes}` });
+    await assert.rejects(call({ inputs: ['api.ts'], outDir: 'gen', verbose: true }), { name: 'TypeError', message: `generate: unknown option "verbose"; ${takes}` });
+    await assert.rejects(call({ inputs: ['api.ts'], outdir: 'gen' }), { name: 'TypeError', message: `generate: unknown option "outdir" (did you mean outDir?); ${takes}` });
+    const inputs = "generate: inputs must be an array of file paths, such as ['src/api/shop.ts'] (expandInputs turns folders and globs into them)";
+    await assert.rejects(call({ outDir: 'gen' }), { name: 'TypeError', message: `${inputs}; got undefined` });
+    await assert.rejects(call({ inputs: 'api.ts', outDir: 'gen' }), { name: 'TypeError', message: `${inputs}; got a string` });
+    await assert.rejects(call({ inputs: ['api.ts', 3], outDir: 'gen' }), { name: 'TypeError', message: `${inputs}; got a number at inputs[1]` });
+    const outDir = "generate: outDir must be the folder for the generated modules, such as 'src/generated'";
+    await assert.rejects(call({ inputs: ['api.ts'] }), { name: 'TypeError', message: `${outDir}; got undefined` });
+    await assert.rejects(call({ inputs: ['api.ts'], outDir: ['gen'] }), { name: 'TypeError', message: `${outDir}; got an array` });
+    await assert.rejects(call({ inputs: ['api.ts'], outDir: 'gen', project: true }), { name: 'TypeError', message: 'generate: project must be the path of a tsconfig.json, or false for none; got true' });
+    await assert.rejects(call(null), { name: 'TypeError', message: "generate takes an options object, such as { inputs: ['src/api/shop.ts'], outDir: 'src/generated' }; got null" });
+    assert.throws(() => watchAndGenerate({ inputs: ['api.ts'], out: 'gen' } as unknown as GenerateOptions, () => {}), {
+      name: 'TypeError',
+      message: `watchAndGenerate: unknown option "out" (did you mean outDir?); ${takes}`,
     });
   });
 

@@ -10,25 +10,12 @@ import type { InterfaceDeclaration } from 'ts-morph';
 import { Project, ts, type Node, type TS } from './morph.js';
 import { Code, diagnosticAt, GeneratorError, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { extractModule } from './extract.js';
+import { checkGenerateOptions, type GenerateOptions } from './options.js';
 import type { ModuleModel } from './model.js';
 import { renderModule } from './render.js';
 import { TypeMapper } from './type-mapper.js';
 
-export interface GenerateOptions {
-  /** Input files declaring services (`@rpc`, `@pipeline`, `@pubsub` interfaces); see `expandInputs` for folders and globs. */
-  inputs: readonly string[];
-  /** Folder for the generated modules; an input's path under the inputs' common folder is kept. */
-  outDir: string;
-  /** Compare with what is on disk and write nothing. */
-  check?: boolean;
-  /** Resolves relative paths. Default: `process.cwd()`. */
-  cwd?: string;
-  /**
-   * The tsconfig.json whose compiler options (`paths`, `baseUrl`, `lib`, ...) the inputs are
-   * read with. Default: the nearest tsconfig.json in `cwd` or above; `false`: none.
-   */
-  project?: string | false;
-}
+export type { GenerateOptions } from './options.js';
 
 export interface GeneratedFile {
   /** Absolute path of the output. */
@@ -70,6 +57,7 @@ const defaultOptions: TS.CompilerOptions = {
 };
 
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
+  checkGenerateOptions(options, 'generate');
   const cwd = options.cwd ?? process.cwd();
   const inputs = [...new Set(options.inputs.map((p) => resolve(cwd, p)))].sort();
   if (inputs.length === 0) throw new GeneratorError([noInput('no input files given')]);

@@ -5,6 +5,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { resolve } from 'node:path';
 import { generate, type GenerateOptions, type GenerateResult } from './generate.js';
+import { checkGenerateOptions } from './options.js';
 
 export interface WatchHandle {
   close(): void;
@@ -20,6 +21,8 @@ export function watchAndGenerate(
   report: (result: GenerateResult | Error, watching: readonly string[]) => void,
   debounceMs = 100,
 ): WatchHandle {
+  // At once, as the caller's mistake: a report would leave the watch running on nothing.
+  checkGenerateOptions(options, 'watchAndGenerate');
   let watchers: FSWatcher[] = [];
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
