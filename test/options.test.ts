@@ -63,6 +63,19 @@ describe('unusable options', () => {
     assert.ok(client && push);
   });
 
+  it("a generated module's functions name themselves, and list the checkArguments they take", async () => {
+    const { connectShop, serveShop } = await import('../samples/generated/shop.js');
+    const { connectThumbnails } = await import('../samples/generated/jobs.js');
+    const { ShopImpl } = await import('../samples/shop/main.js');
+    await assert.rejects(connectShop({ connect: nowhere, timout: 500 } as never), {
+      name: 'TypeError',
+      message:
+        'connectShop: unknown option "timout"; it takes attemptTimeout, bind, checkArguments, connect, curve, decodeLimits, errorTable, heartbeat, inherit, interceptors, logger, sendQueueBytes, sendQueueLimit, socket, timeout, translationTable',
+    });
+    await assert.rejects(serveShop(new ShopImpl(), { bind: endpoint(), concurency: 4 } as never), /^TypeError: serveShop: unknown option "concurency"; it takes bind, concurrency,/);
+    await assert.rejects(connectThumbnails({ connect: nowhere, Timeout: 5 } as never), /^TypeError: connectThumbnails: unknown option "Timeout"; it takes bind, checkArguments, connect,/);
+  });
+
   it('refuses queue limits, loggers and tables that could not work', async () => {
     await assert.rejects(connectRpc({ connect: nowhere, sendQueueLimit: -1 }), { name: 'RangeError', message: 'sendQueueLimit must be a whole number >= 0, or Infinity (got -1)' });
     await assert.rejects(connectPubSub({ bind: endpoint(), sendQueueBytes: '1MB' as unknown as number }), { name: 'RangeError', message: 'sendQueueBytes must be a whole number >= 0, or Infinity (got string)' });

@@ -42,12 +42,14 @@ export class PipelineClient extends OneWayClient {
   }
 }
 
-export async function servePipeline(handler: Handler, options: PipelineServerOptions): Promise<PipelineServer> {
-  checkOptionKeys(options, serverOptionKeys, 'servePipeline');
+/** Serves `handler` as a pipeline worker. `generated`: the generated function calling this (`serveJobs`), which errors about the options name instead. */
+export async function servePipeline(handler: Handler, options: PipelineServerOptions, generated?: string): Promise<PipelineServer> {
+  checkOptionKeys(options, serverOptionKeys, 'servePipeline', generated);
   return new PipelineServer(handler, options).start(options);
 }
 
-export async function connectPipeline(options: PipelineClientOptions): Promise<PipelineClient> {
-  checkOptionKeys(options, oneWayClientOptionKeys, 'connectPipeline');
+/** Connects a pipeline client. `generated`: the generated function calling this (`connectJobs`), which errors about the options name instead. */
+export async function connectPipeline(options: PipelineClientOptions, generated?: string): Promise<PipelineClient> {
+  checkOptionKeys(options, oneWayClientOptionKeys, 'connectPipeline', generated);
   return new PipelineClient(options).start(options);
 }

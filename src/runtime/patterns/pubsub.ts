@@ -101,12 +101,14 @@ export class PubSubClient extends OneWayClient {
   }
 }
 
-export async function servePubSub(handler: Handler, options: PubSubServerOptions): Promise<PubSubServer> {
-  checkOptionKeys(options, pubSubServerOptionKeys, 'servePubSub');
+/** Serves `handler` as a subscriber. `generated`: the generated function calling this (`serveFeed`), which errors about the options name instead. */
+export async function servePubSub(handler: Handler, options: PubSubServerOptions, generated?: string): Promise<PubSubServer> {
+  checkOptionKeys(options, pubSubServerOptionKeys, 'servePubSub', generated);
   return new PubSubServer(handler, options).start(options);
 }
 
-export async function connectPubSub(options: PubSubClientOptions): Promise<PubSubClient> {
-  checkOptionKeys(options, oneWayClientOptionKeys, 'connectPubSub');
+/** Connects a publisher. `generated`: the generated function calling this (`connectFeed`), which errors about the options name instead. */
+export async function connectPubSub(options: PubSubClientOptions, generated?: string): Promise<PubSubClient> {
+  checkOptionKeys(options, oneWayClientOptionKeys, 'connectPubSub', generated);
   return new PubSubClient(options).start(options);
 }

@@ -872,9 +872,10 @@ function aborted(name: string, signal: AbortSignal): CallAbortedError {
 
 /**
  * Connects a request/reply client: `const client = await connectRpc({ connect: 'tcp://127.0.0.1:5555' })`.
+ * `generated`: the generated function calling this (`connectShop`), which errors about the options name instead.
  */
-export async function connectRpc(options: RpcClientOptions): Promise<RpcClient> {
-  checkOptionKeys(options, rpcClientOptionKeys, 'connectRpc');
+export async function connectRpc(options: RpcClientOptions, generated?: string): Promise<RpcClient> {
+  checkOptionKeys(options, rpcClientOptionKeys, 'connectRpc', generated);
   return new RpcClient(options).start(options);
 }
 

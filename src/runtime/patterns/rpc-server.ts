@@ -408,9 +408,9 @@ function cancelKey(frames: readonly Buffer[], header: Buffer, envelopeEnd: numbe
 
 /**
  * Serves `handler` over request/reply: `await serveRpc(new Api(), { bind: 'tcp://127.0.0.1:5555' })`.
- * Resolves once every endpoint is bound.
+ * Resolves once every endpoint is bound. `generated`: the generated function calling this (`serveShop`), which errors about the options name instead.
  */
-export async function serveRpc(handler: Handler, options: RpcServerOptions): Promise<RpcServer> {
-  checkOptionKeys(options, rpcServerOptionKeys, 'serveRpc');
+export async function serveRpc(handler: Handler, options: RpcServerOptions, generated?: string): Promise<RpcServer> {
+  checkOptionKeys(options, rpcServerOptionKeys, 'serveRpc', generated);
   return new RpcServer(handler, options).start(options);
 }

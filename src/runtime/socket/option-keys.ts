@@ -18,18 +18,24 @@ export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true | 'hidden'
  */
 export const generatedClientOptionKeys = { checkArguments: 'hidden' } as const;
 
-/** Throws a `TypeError` for an options object with a key outside `known`, or for no object at all. */
-export function checkOptionKeys(options: unknown, known: object, factory: string): void {
+/**
+ * Throws a `TypeError` for an options object with a key outside `known`, or for no object
+ * at all. `generated`: the generated function the options were given to (`connectShop`),
+ * named in the error instead of `factory`, with the keys it takes itself listed too.
+ */
+export function checkOptionKeys(options: unknown, known: object, factory: string, generated?: string): void {
+  const name = generated ?? factory;
   if (typeof options !== 'object' || options === null) {
     const example = factory.startsWith('serve') ? "{ bind: 'tcp://127.0.0.1:5555' }" : "{ connect: 'tcp://127.0.0.1:5555' }";
-    throw new TypeError(`${factory} takes an options object, such as ${example} (got ${options === null ? 'null' : typeof options})`);
+    throw new TypeError(`${name} takes an options object, such as ${example} (got ${options === null ? 'null' : typeof options})`);
   }
   for (const key of Object.keys(options)) {
     if (Object.hasOwn(known, key)) continue;
+    const listed = (key: string, shown: unknown) => shown === true || (generated !== undefined && Object.hasOwn(generatedClientOptionKeys, key));
     const names = Object.entries(known)
-      .filter(([, shown]) => shown === true)
-      .map(([name]) => name)
+      .filter(([key, shown]) => listed(key, shown))
+      .map(([key]) => key)
       .sort();
-    throw new TypeError(`${factory}: unknown option ${JSON.stringify(key)}; it takes ${names.join(', ')}`);
+    throw new TypeError(`${name}: unknown option ${JSON.stringify(key)}; it takes ${names.join(', ')}`);
   }
 }
