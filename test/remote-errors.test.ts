@@ -6,15 +6,22 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { builtins, connectRpc, GenericError, method, RpcError, serveRpc } from 'zrpc';
+import { builtins, connectRpc, GenericError, method, remoteErrorType, RpcError, RpcTimeoutError, serveRpc } from 'zrpc';
 import { LineProcess } from '../bench/line-process.js';
 import { endpoint, repoRoot } from './support/helpers.js';
 import { PYTHON } from './support/python-peer.js';
 
 const script = join(repoRoot, 'test/python/values_peer.py');
 
+/** A type name that, written into a stack as it is, would forge a frame. */
+class Forging extends Error {
+  static readonly wireName = 'app.Forging\n    at forged (file:///x.js:1:1)';
+}
+
 const handler = {
   fail: method((kind: string) => {
+    if (kind === 'timeout') throw new RpcTimeoutError('the database did not answer');
+    if (kind === 'forging') throw new Forging('x');
     if (kind === 'type') throw new TypeError('note must not be boom');
     if (kind === 'range') throw new RangeError('out of range');
     if (kind === 'plain') throw new Error('plain failure');
@@ -61,6 +68,28 @@ describe('remote errors between TypeScript peers', () => {
       assert.ok(!lines.some((l) => l.includes('#onReply')), 'no frames of the reader');
       return true;
     });
+    // The server's type name is escaped there: it cannot add frames.
+    await assert.rejects(client.call.fail('forging'), (e: unknown) => {
+      assert.equal((e as Error).stack!.split('\n')[1], '    at remote call fail (raised app.Forging\\n    at forged (file:///x.js:1:1))');
+      return true;
+    });
+  });
+
+  it('tells a rebuilt remote error, and the type it was raised as, from one raised on this side', async () => {
+    await using server = await serveRpc(handler, { bind: endpoint('inproc') });
+    await using client = await connectRpc({ connect: server.transport.bindings[0], timeout: 5000 });
+    const remote = await client.call.fail('type').catch((e: unknown) => e);
+    assert.equal(remoteErrorType(remote), 'builtins.TypeError');
+    // Rebuilt as the same class as a local timeout, and still known as the server's.
+    const remoteTimeout = await client.call.fail('timeout').catch((e: unknown) => e);
+    assert.ok(remoteTimeout instanceof RpcTimeoutError);
+    assert.equal(remoteErrorType(remoteTimeout), 'builtins.TimeoutError');
+    await using nobody = await connectRpc({ connect: endpoint(), timeout: 50 });
+    const localTimeout = await nobody.call.fail('type').catch((e: unknown) => e);
+    assert.ok(localTimeout instanceof RpcTimeoutError);
+    assert.equal(remoteErrorType(localTimeout), undefined);
+    assert.equal(remoteErrorType(new TypeError('x')), undefined);
+    assert.equal(remoteErrorType('builtins.TypeError'), undefined);
   });
 });
 

@@ -6,7 +6,7 @@
 
 // ── Serving and connecting: the three patterns ──────────────────────────────────────
 export { serveRpc, RpcServer, HEALTH_METHOD, type RpcServerOptions, type ServerHealth, type DrainOptions } from './patterns/rpc-server.js';
-export { connectRpc, RpcClient, RpcCaller, DEFAULT_CALL_TIMEOUT, type RpcClientOptions, type CallOptions } from './patterns/rpc-client.js';
+export { connectRpc, RpcClient, RpcCaller, DEFAULT_CALL_TIMEOUT, remoteErrorType, type RpcClientOptions, type CallOptions } from './patterns/rpc-client.js';
 export {
   servePipeline,
   connectPipeline,
@@ -85,3 +85,5 @@ export { createPacker } from './wire/translators.js';
 export { checkMetadata } from './wire/context-frame.js';
 /** @internal `zrpc call` checks arguments as a server would, with the same text. */
 export { bindArguments, signatureOf } from './handlers/binding.js';
+/** @internal The `zrpc` tools print a peer's texts through it. */
+export { escapeControls } from './errors/describe.js';

@@ -174,11 +174,35 @@ export function clip(text: string, max = 200): string {
   return escapeControls(cut);
 }
 
-const CONTROLS = /[\u0000-\u001f\u007f]/g;
+/**
+ * What a terminal acts on or that changes how it shows the rest of a line: C0 controls,
+ * DEL, C1 controls (a terminal may read U+009B as CSI), the line and paragraph
+ * separators, and the bidi marks, embeddings, overrides and isolates.
+ */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const CONTROLS_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
-function escapeControls(text: string): string {
-  CONTROLS.lastIndex = 0;
-  return CONTROLS.test(text)
-    ? text.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))
-    : text;
+/**
+ * `text` with the characters above written as escapes (`\n`, `\x1b`, `\u202e`), so a
+ * peer's text can neither forge lines nor drive a terminal. With `json`, `text` is
+ * JSON.stringify's output: its line breaks are layout and stay, and the rest become
+ * `\uXXXX`, which can only be inside strings, so the JSON still reads as the same value.
+ * @internal
+ */
+export function escapeControls(text: string, json = false): string {
+  const controls = json ? CONTROLS_BUT_NEWLINE : CONTROLS;
+  controls.lastIndex = 0;
+  return controls.test(text) ? text.replace(controls, json ? unicodeEscape : shortEscape) : text;
+}
+
+function shortEscape(c: string): string {
+  if (c === '\n') return '\\n';
+  if (c === '\r') return '\\r';
+  if (c === '\t') return '\\t';
+  const code = c.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : unicodeEscape(c);
+}
+
+function unicodeEscape(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }

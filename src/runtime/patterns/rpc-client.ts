@@ -6,7 +6,7 @@
  */
 import { Dealer } from 'zeromq';
 import { ErrorTranslator, type ErrorTable } from '../wire/error-table.js';
-import { describeError } from '../errors/describe.js';
+import { clip, describeError } from '../errors/describe.js';
 import {
   CallAbortedError,
   ConnectionLostError,
@@ -850,6 +850,16 @@ class ClientCall implements Call {
 const remoteTypes = new WeakMap<Error, string>();
 
 /**
+ * The type name the server sent when `error` was rebuilt from its error reply
+ * (`'builtins.TypeError'`, `'shop.OutOfStock'`), whatever class it was rebuilt as;
+ * `undefined` for an error raised on this side (a timeout, a closed client, arguments
+ * that could not be encoded), even one of the same class.
+ */
+export function remoteErrorType(error: unknown): string | undefined {
+  return error instanceof Error ? remoteTypes.get(error) : undefined;
+}
+
+/**
  * Gives a rebuilt remote error the stack of the call that failed (its own would show
  * only zrpc's reader), after a line naming the method and the remote type:
  * `TypeError: bad note\n    at remote call greet (raised builtins.TypeError)\n    at async main (app.js:9:3)`.
@@ -860,7 +870,8 @@ function withCallSite(error: Error, method: string, type: string): void {
     const stack = error.stack ?? '';
     const split = stack.indexOf('\n    at ');
     const head = split === -1 ? stack : stack.slice(0, split);
-    error.stack = `${head}\n    at remote call ${method} (raised ${type})${split === -1 ? '' : stack.slice(split)}`;
+    // The type is the server's text: escaped and cut, it cannot forge frames of the stack.
+    error.stack = `${head}\n    at remote call ${method} (raised ${clip(type)})${split === -1 ? '' : stack.slice(split)}`;
   } catch {
     // A frozen error keeps the stack it has.
   }
