@@ -8,13 +8,17 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Type from 'typebox';
-import { builtins, generateKeyPair, method, servePipeline, serveRpc, type Handler, type Interceptor } from 'zrpc';
+import { Router } from 'zeromq';
+import { builtins, generateKeyPair, method, Packer, servePipeline, serveRpc, type Handler, type Interceptor } from 'zrpc';
+import { encodeReplyHeader } from '../src/runtime/wire/header.js';
+import { withoutPeerPatterns } from '../src/tools/peer-schema.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { serveShop } from '../samples/generated/shop.js';
 import { ShopImpl } from '../samples/shop/main.js';
 import {
   callCommand,
+  describeCommand,
   EXIT,
   fromJson,
   notifyCommand,
@@ -299,5 +303,152 @@ describe('zrpc against Python aiozmq', () => {
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(lines.length, 2);
     assert.deepEqual(lines[0], { topic: 'topic', method: 'probe', args: [], kwargs: {} });
+  });
+});
+
+/** What a hostile server answers to one method: a reply body, or an error triple (`error`). */
+type Answer = { body: unknown; error?: boolean };
+
+/**
+ * A raw ROUTER that answers `zrpc:describe` and calls with whatever bodies a test gives,
+ * as no zrpc server would send them.
+ */
+async function hostileServer(answers: { describe?: Answer; call?: Answer }) {
+  const router = new Router({ linger: 0 });
+  await router.bind('tcp://127.0.0.1:*');
+  const packer = new Packer();
+  void (async () => {
+    for await (const [identity, ...frames] of router) {
+      // A call with metadata or a deadline has a context frame before the header.
+      const [header, name] = frames.length === 5 ? frames.slice(1) : frames;
+      const answer = name!.toString() === 'zrpc:describe' ? answers.describe : answers.call;
+      if (answer) await router.send([identity!, encodeReplyHeader(0, header!, !!answer.error), packer.encode(answer.body)]);
+    }
+  })().catch(() => {});
+  return { at: router.lastEndpoint!, [Symbol.asyncDispose]: async () => router.close() };
+}
+
+const notDescribed: Answer = { error: true, body: ['aiozmq.rpc.base.NotFoundError', ['zrpc:describe'], "NotFoundError('zrpc:describe')"] };
+const described = (methods: unknown[]): Answer => ({ body: { zrpc: 1, pattern: 'rpc', methods } });
+
+/** Anything a terminal acts on (C0 but line breaks, DEL, C1) or that reorders what it shows (bidi). */
+const TERMINAL_CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const HOSTILE = '\x1b[31m\x1b]0;owned\x07\u009b2J\u202egnp.exe\u2066\nforged line';
+
+describe('zrpc describe and call against a hostile server', () => {
+  it('learns the remote type from the reply, in linear time, however the type and message are crafted', async () => {
+    // Before, a regex over the stack backtracked on this name: 4 s for 180 KB, quadratic.
+    const type = `A\n    at remote call ${' (raised '.repeat(20_000)}\nB`;
+    await using server = await hostileServer({ describe: notDescribed, call: { error: true, body: [type, ['a'], 'r'] } });
+    const io = capture();
+    const started = performance.now();
+    assert.equal(await callCommand(server.at, 'm', [], { timeout: 2000 }, io), EXIT.remoteError);
+    assert.ok(performance.now() - started < 1000, `took ${performance.now() - started} ms`);
+    assert.match(io.stderr[1]!, /^remote error A\\n {4}at remote call {2}\(raised {2}\(raised /);
+
+    // A forged call-site line in the message does not change the type printed.
+    await using spoof = await hostileServer({ describe: notDescribed, call: { error: true, body: ['my.Err', ['a'], 'msg\n    at remote call x (raised spoofed.Type)'] } });
+    const spoofed = capture();
+    assert.equal(await callCommand(spoof.at, 'm', [], {}, spoofed), EXIT.remoteError);
+    assert.equal(spoofed.stderr[1], 'remote error my.Err: msg\\n    at remote call x (raised spoofed.Type)');
+  });
+
+  it('never runs a regular expression from the description: patterns and formats are left to the server', async () => {
+    // Run by the precheck, this pattern took 10 s for 26 letters (exponential).
+    const schema = { type: 'object', properties: { s: { type: 'string', pattern: '^(.*a){25}$' }, f: { type: 'string', format: 'email' } }, patternProperties: { '^(.*b){25}$': { type: 'string' } } };
+    await using server = await hostileServer({ describe: described([{ name: 'm', params: [{ name: 'p', schema }, { name: 'n', schema: { type: 'integer' } }] }]), call: { body: 'ok' } });
+    const io = capture();
+    const started = performance.now();
+    assert.equal(await callCommand(server.at, 'm', [JSON.stringify([{ s: `${'a'.repeat(26)}b`, f: 'x', [`${'b'.repeat(26)}c`]: 1 }, 1])], {}, io), EXIT.ok, io.stderr.join('\n'));
+    assert.ok(performance.now() - started < 1000, `took ${performance.now() - started} ms`);
+    assert.deepEqual(io.stdout, ['"ok"']);
+    // What is left of the schemas still checks.
+    assert.equal(await callCommand(server.at, 'm', ['[{"s": 1}, 1.5]'], {}, io), EXIT.badInput);
+    assert.match(io.stderr.at(-2)!, /^ParameterError: m: parameter "p" at \/s: must be string/);
+  });
+
+  it('leaves a peer schema\'s regular expressions out so that it only accepts more', () => {
+    const plain = { type: 'object', properties: { pattern: { type: 'string' } }, required: ['pattern'] };
+    assert.equal(withoutPeerPatterns(plain), plain, 'a property named pattern is not a keyword');
+    assert.deepEqual(withoutPeerPatterns({ type: 'string', pattern: 'a+', format: 'email', const: { pattern: 'kept' } }), { type: 'string', const: { pattern: 'kept' } });
+    // Without its pattern, a record's additionalProperties: false would refuse every key.
+    assert.deepEqual(withoutPeerPatterns({ type: 'object', patternProperties: { '^.*$': { type: 'number' } }, additionalProperties: false }), { type: 'object' });
+    // Where a looser part would refuse more, it goes.
+    assert.deepEqual(withoutPeerPatterns({ not: { pattern: '^a' }, minLength: 1 }), { minLength: 1 });
+    assert.deepEqual(withoutPeerPatterns({ oneOf: [{ pattern: '^a' }, { pattern: '^b' }] }), {});
+    assert.deepEqual(withoutPeerPatterns({ if: { pattern: '^a' }, then: { minLength: 2 }, else: { maxLength: 1 } }), {});
+    assert.deepEqual(withoutPeerPatterns({ $defs: { S: { pattern: '^a' } }, not: { $ref: '#/$defs/S' } }), { $defs: { S: {} } });
+    assert.deepEqual(withoutPeerPatterns({ anyOf: [{ type: 'string', pattern: '^a' }, { type: 'null' }] }), { anyOf: [{ type: 'string' }, { type: 'null' }] });
+  });
+
+  it('escapes control characters and clips long texts in what describe prints', async () => {
+    const schema = { type: 'object', properties: { a: { $ref: HOSTILE }, b: { type: [HOSTILE] }, c: { type: 'string', pattern: HOSTILE, format: HOSTILE }, d: { 'x-zrpc': `instance:${HOSTILE}` } } };
+    const methods = [
+      { name: HOSTILE, doc: `first\n${HOSTILE}`, params: [{ name: HOSTILE, doc: HOSTILE, schema }], rest: { name: HOSTILE, doc: HOSTILE }, returns: { $ref: HOSTILE }, throws: [{ name: HOSTILE, doc: HOSTILE }] },
+      { name: 'n'.repeat(1_000_000), doc: 'd'.repeat(1_000_000), params: [] },
+    ];
+    await using server = await hostileServer({ describe: { body: { zrpc: 1, pattern: HOSTILE, methods } } });
+    const io = capture();
+    assert.equal(await describeCommand(server.at, {}, io), EXIT.ok, io.stderr.join('\n'));
+    const text = io.stdout.join('\n');
+    assert.doesNotMatch(text, TERMINAL_CONTROLS);
+    assert.ok(!text.split('\n').some((line) => line.startsWith('forged')), text);
+    assert.ok(text.includes('\\x1b[31m\\x1b]0;owned\\x07\\x9b2J\\u202egnp.exe\\u2066\\nforged line'), text);
+    assert.ok(text.length < 20_000, `${text.length} characters`);
+    assert.match(text, /n{100}… \(\d+ more characters\)/);
+  });
+
+  it('escapes control characters and clips long texts in a remote error', async () => {
+    const long = 'r'.repeat(10 * 2 ** 20);
+    await using server = await hostileServer({ describe: notDescribed, call: { error: true, body: [`evil.Type${HOSTILE}`, [HOSTILE, long], `${HOSTILE}${long}`] } });
+    const io = capture();
+    assert.equal(await callCommand(server.at, 'm', [], {}, io), EXIT.remoteError);
+    const text = io.stderr.slice(1).join('\n');
+    assert.doesNotMatch(text, TERMINAL_CONTROLS);
+    assert.equal(io.stderr.length, 3, text.slice(0, 1000));
+    assert.ok(text.length < 20_000, `${text.length} characters`);
+    assert.match(io.stderr[1]!, /^remote error evil\.Type\\x1b\[31m.*\\nforged line: \\x1b.*r… \(\d+ more characters\)$/);
+  });
+
+  it('keeps JSON output exact, with C1 and bidi controls as \\u escapes', async () => {
+    await using server = await hostileServer({ describe: notDescribed, call: { body: { [HOSTILE]: HOSTILE } } });
+    const io = capture();
+    assert.equal(await callCommand(server.at, 'm', [], {}, io), EXIT.ok);
+    assert.doesNotMatch(io.stdout[0]!, TERMINAL_CONTROLS);
+    assert.deepEqual(JSON.parse(io.stdout[0]!), { [HOSTILE]: HOSTILE });
+  });
+
+  it('reports a malformed description precisely: describe exits 4, call goes ahead unchecked', async () => {
+    const cases: Array<[methods: unknown[], problem: string]> = [
+      [[null], 'methods[0] is null'],
+      [[{ name: 'm', params: 5 }], 'methods[0].params is a number'],
+      [[{ name: 'm', params: [], doc: 5 }], 'methods[0].doc is a number'],
+      [[{ name: 'm', params: [], throws: 5 }], 'methods[0].throws is a number'],
+      [[{ name: 'm', params: [{ name: 'p' }, { name: 'q', schema: [] }] }], 'methods[0].params[1].schema is an array'],
+      [[{ name: 'm', params: [], doc: new Uint8Array([1]) }], 'methods[0].doc is bytes'],
+    ];
+    for (const [methods, problem] of cases) {
+      await using server = await hostileServer({ describe: described(methods), call: { body: 'ok' } });
+      const io = capture();
+      assert.equal(await describeCommand(server.at, {}, io), EXIT.noDescription, io.stderr.join('\n'));
+      assert.ok(io.stderr[0]!.includes(`the description is malformed: ${problem} (`), io.stderr[0]);
+      assert.equal(await callCommand(server.at, 'm', [], {}, io), EXIT.ok, io.stderr.join('\n'));
+      assert.match(io.stderr.at(-1)!, /calling without checking the arguments$/);
+      assert.deepEqual(io.stdout, ['"ok"']);
+    }
+    await using scalar = await hostileServer({ describe: { body: 42 } });
+    const io = capture();
+    assert.equal(await describeCommand(scalar.at, {}, io), EXIT.noDescription);
+    assert.match(io.stderr[0]!, /the description is malformed: it is a number/);
+  });
+
+  it('prints a description holding a uint64 or bytes, as text and as JSON', async () => {
+    const schema = { type: 'integer', maximum: 2n ** 64n - 1n, examples: [new Uint8Array([1, 2])] };
+    await using server = await hostileServer({ describe: described([{ name: 'm', params: [{ name: 'p', schema }] }]) });
+    const io = capture();
+    assert.equal(await describeCommand(server.at, { json: true }, io), EXIT.ok, io.stderr.join('\n'));
+    assert.deepEqual(JSON.parse(io.stdout[0]!).methods[0].params[0].schema, { type: 'integer', maximum: { $bigint: '18446744073709551615' }, examples: [{ $bytes: 'AQI=' }] });
+    assert.equal(await describeCommand(server.at, {}, io), EXIT.ok, io.stderr.join('\n'));
+    assert.match(io.stdout[1]!, /\nm\(p: integer \(maximum 18446744073709551615\)\)$/);
   });
 });

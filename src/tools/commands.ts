@@ -17,6 +17,7 @@ import {
   ParameterError,
   RpcError,
   RpcTimeoutError,
+  remoteErrorType,
   servePubSub,
   signatureOf,
   wireNameOf,
@@ -31,7 +32,10 @@ import {
 import type { TSchema } from 'typebox';
 import { parseCallArguments, type CallArguments } from './args.js';
 import { formatDescription } from './describe.js';
+import { descriptionProblem } from './description.js';
 import { InputError, toJson } from './json.js';
+import { withoutPeerPatterns } from './peer-schema.js';
+import { jsonText, MAX_PEER_NAME, peerText } from './terminal.js';
 
 /** Exit codes, the same for every command. */
 export const EXIT = {
@@ -43,7 +47,7 @@ export const EXIT = {
   badInput: 2,
   /** No answer in time (nothing listening, or a slow server), or fewer messages than `--count`. */
   timeout: 3,
-  /** `zrpc describe`: the server does not describe itself (an aiozmq server, or `describe: false`). */
+  /** `zrpc describe`: the server does not describe itself (an aiozmq server, or `describe: false`), or its description is malformed. */
   noDescription: 4,
 } as const;
 
@@ -78,9 +82,13 @@ export async function describeCommand(endpoint: string, flags: ConnectFlags & { 
         io.err(`zrpc: ${endpoint} does not describe itself (${DESCRIBE_METHOD} is not found: an aiozmq server, or a zrpc server with describe: false)`);
         return EXIT.noDescription;
       }
-      io.out(flags.json ? JSON.stringify(description, null, 2) : formatDescription(description, endpoint));
+      io.out(flags.json ? jsonText(description, 2) : formatDescription(description, endpoint));
       return EXIT.ok;
     } catch (error) {
+      if (error instanceof MalformedDescription) {
+        io.err(`zrpc: ${endpoint}: ${error.message}; zrpc call --no-check still calls its methods`);
+        return EXIT.noDescription;
+      }
       return reportFailure(error, io, endpoint, flags);
     } finally {
       await client.close();
@@ -106,7 +114,7 @@ export async function callCommand(endpoint: string, method: string, words: reado
         if (refused !== undefined) return refused;
       }
       const result = await client.invoke(method, call.args, call.kwargs);
-      io.out(JSON.stringify(toJson(result), null, 2));
+      io.out(jsonText(result, 2));
       return EXIT.ok;
     } catch (error) {
       return reportFailure(error, io, endpoint, flags);
@@ -188,8 +196,7 @@ export async function subscribeCommand(endpoint: string, flags: SubscribeFlags, 
         receiveAll: (name, args, kwargs, topic) => {
           if (count !== undefined && received >= count) return;
           received++;
-          const line = { topic: topic ? topicText(topic) : null, method: name, args: toJson(args), kwargs: toJson(kwargs ?? {}) };
-          io.out(JSON.stringify(line));
+          io.out(jsonText({ topic: topic ? topicText(topic) : null, method: name, args, kwargs: kwargs ?? {} }));
           if (count !== undefined && received >= count) done(EXIT.ok);
         },
       } as Parameters<typeof servePubSub>[1],
@@ -230,16 +237,24 @@ async function oneWay(endpoint: string, method: string, words: readonly string[]
   });
 }
 
-/** The server's description, or undefined when it has none (an aiozmq server, `describe: false`). */
+/** A description the tools cannot read: a hostile server's, or one of a format they do not know. */
+class MalformedDescription extends RpcError {}
+
+/**
+ * The server's description, or undefined when it has none (an aiozmq server, `describe:
+ * false`). A description of the wrong shape is an `RpcError` that says where it is wrong.
+ */
 export async function fetchDescription(client: RpcClient): Promise<ServiceDescription | undefined> {
+  let description: unknown;
   try {
-    const description = await client.invoke(DESCRIBE_METHOD);
-    if (!isDescription(description)) throw new RpcError(`${DESCRIBE_METHOD} answered something that is not a description`);
-    return description;
+    description = await client.invoke(DESCRIBE_METHOD);
   } catch (error) {
     if (error instanceof NotFoundError) return undefined;
     throw error;
   }
+  const problem = descriptionProblem(description);
+  if (problem !== undefined) throw new MalformedDescription(`the description is malformed: ${problem}`);
+  return description as ServiceDescription;
 }
 
 /**
@@ -248,20 +263,29 @@ export async function fetchDescription(client: RpcClient): Promise<ServiceDescri
  * method (also said; the server is left to answer).
  */
 async function describedMethod(client: RpcClient, method: string, endpoint: string, io: Output): Promise<MethodDescription | null | undefined> {
-  const description = await fetchDescription(client);
+  let description: ServiceDescription | undefined;
+  try {
+    description = await fetchDescription(client);
+  } catch (error) {
+    // As for a server without one: the server checks the arguments anyway.
+    if (!(error instanceof MalformedDescription)) throw error;
+    io.err(`zrpc: ${endpoint}: ${error.message}; calling without checking the arguments`);
+    return null;
+  }
   if (!description) {
     io.err(`zrpc: ${endpoint} does not describe itself (${DESCRIBE_METHOD} not found); calling without checking the arguments`);
     return null;
   }
   const found = description.methods.find((m) => m.name === method);
-  if (!found && !description.truncated) io.err(`zrpc: ${endpoint} describes no method ${method}; calling it anyway`);
+  if (!found && !description.truncated) io.err(`zrpc: ${endpoint} describes no method ${peerText(method, MAX_PEER_NAME)}; calling it anyway`);
   return found;
 }
 
 /** Checks arguments against a described method, as its server would; an exit code when refused. */
 function precheck(method: MethodDescription | null | undefined, name: string, call: CallArguments, io: Output): number | undefined {
   if (!method) return undefined;
-  const param = (p: { name: string; optional?: boolean; schema?: object }) => ({ name: p.name, optional: !!p.optional, ...(p.schema ? { schema: p.schema as TSchema } : {}) });
+  // The server's patterns are not run here: see peer-schema.ts.
+  const param = (p: { name: string; optional?: boolean; schema?: object }) => ({ name: p.name, optional: !!p.optional, ...(p.schema ? { schema: withoutPeerPatterns(p.schema) as TSchema } : {}) });
   const spec: MethodSpec = { params: method.params.map(param), ...(method.rest ? { rest: param(method.rest) } : {}) };
   try {
     // Binding fills its array in place: it gets a copy.
@@ -270,10 +294,10 @@ function precheck(method: MethodDescription | null | undefined, name: string, ca
   } catch (error) {
     if (!(error instanceof ParameterError)) {
       // A schema this side cannot compile is the description's problem, not the call's.
-      io.err(`zrpc: cannot check the arguments against the description (${error instanceof Error ? error.message : String(error)}); calling without checking`);
+      io.err(`zrpc: cannot check the arguments against the description (${peerText(error instanceof Error ? error.message : String(error))}); calling without checking`);
       return undefined;
     }
-    io.err(`ParameterError: ${error.message}`);
+    io.err(`ParameterError: ${peerText(error.message)}`);
     io.err('zrpc: refused before sending (the server would refuse it too); --no-check sends it anyway');
     return EXIT.badInput;
   }
@@ -342,8 +366,8 @@ function reportFailure(error: unknown, io: Output, endpoint: string, flags: Conn
     io.err(`zrpc: ${error.message}`);
     return EXIT.badInput;
   }
-  // A rebuilt remote error names the type it was raised as in its stack (rpc-client.ts).
-  const remote = error instanceof Error ? /\n {4}at remote call .* \(raised (.+)\)/.exec(error.stack ?? '')?.[1] : undefined;
+  // Known from the reply itself: nothing in the error's text (the server's) can say so.
+  const remote = remoteErrorType(error);
   if (error instanceof RpcTimeoutError && !remote) {
     io.err(`zrpc: no answer from ${endpoint} within ${flags.timeout ?? DEFAULT_TOOL_TIMEOUT} ms (${error.message})`);
     return EXIT.timeout;
@@ -351,17 +375,18 @@ function reportFailure(error: unknown, io: Output, endpoint: string, flags: Conn
   // The socket's own failure (an endpoint to bind that is taken, a path it may not use):
   // nothing was sent, so no remote error; the endpoint given is what to change.
   if (!remote && error instanceof Error && isSystemErrorCode((error as { code?: unknown }).code)) {
-    io.err(`zrpc: ${error.message}`);
+    io.err(`zrpc: ${peerText(error.message)}`);
     return EXIT.badInput;
   }
   if (error instanceof Error) {
     const type = error instanceof GenericError ? error.excType : error.name;
     const wire = remote ?? wireNameOf(error);
-    io.err(`${remote ? 'remote error ' : ''}${type}${wire !== type ? ` (${wire})` : ''}: ${error.message}`);
-    if (error instanceof GenericError && error.arguments.length > 0) io.err(`arguments: ${JSON.stringify(toJson(error.arguments))}`);
+    const named = `${peerText(type, MAX_PEER_NAME)}${wire !== type ? ` (${peerText(wire, MAX_PEER_NAME)})` : ''}`;
+    io.err(`${remote ? 'remote error ' : ''}${named}: ${peerText(error.message)}`);
+    if (error instanceof GenericError && error.arguments.length > 0) io.err(`arguments: ${peerText(jsonText(error.arguments))}`);
     return remote || !(error instanceof EncodeError) ? EXIT.remoteError : EXIT.badInput;
   }
-  io.err(`zrpc: ${String(error)}`);
+  io.err(`zrpc: ${peerText(String(error))}`);
   return EXIT.remoteError;
 }
 
@@ -380,11 +405,6 @@ async function withInputErrors(io: Output, run: () => Promise<number>): Promise<
     }
     throw error;
   }
-}
-
-function isDescription(value: unknown): value is ServiceDescription {
-  const d = value as Partial<ServiceDescription> | null;
-  return typeof d === 'object' && d !== null && typeof d.pattern === 'string' && Array.isArray(d.methods);
 }
 
 function topicText(topic: Uint8Array): unknown {

@@ -1,8 +1,12 @@
 /**
  * A `ServiceDescription` (what a server answers to `zrpc:describe`) for a person:
- * each method as a TypeScript-like signature, with its doc and declared errors.
+ * each method as a TypeScript-like signature, with its doc and declared errors. Every
+ * text in it is the server's, so each goes through `peerText` (escaped, cut); the
+ * description's shape is checked before (`descriptionProblem`).
  */
 import type { JsonSchema, MethodDescription, ParamDescription, ServiceDescription } from 'zrpc';
+import { toJson } from './json.js';
+import { MAX_PEER_NAME, peerLines, peerText } from './terminal.js';
 
 /** A type written out up to this depth; deeper parts print as `…`. */
 const MAX_DEPTH = 6;
@@ -10,29 +14,29 @@ const MAX_TEXT = 240;
 
 export function formatDescription(description: ServiceDescription, endpoint: string): string {
   const count = description.methods.length;
-  const lines = [`${description.pattern} service at ${endpoint}: ${count} method${count === 1 ? '' : 's'}${description.truncated ? ' (list cut short by the server)' : ''}`];
+  const lines = [`${peerText(description.pattern, MAX_PEER_NAME)} service at ${endpoint}: ${count} method${count === 1 ? '' : 's'}${description.truncated ? ' (list cut short by the server)' : ''}`];
   for (const method of description.methods) lines.push('', ...formatMethod(method));
   return lines.join('\n');
 }
 
 export function formatMethod(method: MethodDescription): string[] {
   const params = method.params.map(paramText);
-  if (method.rest) params.push(`...${method.rest.name || 'args'}: ${method.rest.schema ? `Array<${typeText(method.rest.schema)}>` : 'unknown[]'}`);
-  const lines = [`${method.name}(${params.join(', ')})${method.returns ? `: ${typeText(method.returns)}` : ''}`];
-  for (const line of (method.doc ?? '').split('\n')) if (line.trim()) lines.push(`    ${line.trim()}`);
-  for (const p of [...method.params, ...(method.rest ? [method.rest] : [])]) if (p.doc) lines.push(`    ${p.name}: ${p.doc}`);
-  for (const t of method.throws ?? []) lines.push(`    throws ${t.name}${t.doc ? `: ${t.doc}` : ''}`);
+  if (method.rest) params.push(`...${method.rest.name ? peerText(method.rest.name, MAX_PEER_NAME) : 'args'}: ${method.rest.schema ? `Array<${typeText(method.rest.schema)}>` : 'unknown[]'}`);
+  const lines = [`${peerText(method.name, MAX_PEER_NAME)}(${params.join(', ')})${method.returns ? `: ${typeText(method.returns)}` : ''}`];
+  for (const line of peerLines(method.doc ?? '')) if (line.trim()) lines.push(`    ${line.trim()}`);
+  for (const p of [...method.params, ...(method.rest ? [method.rest] : [])]) if (p.doc) lines.push(`    ${peerText(p.name, MAX_PEER_NAME)}: ${peerText(p.doc)}`);
+  for (const t of method.throws ?? []) lines.push(`    throws ${peerText(t.name, MAX_PEER_NAME)}${t.doc ? `: ${peerText(t.doc)}` : ''}`);
   return lines;
 }
 
 function paramText(p: ParamDescription): string {
-  return `${p.name || '?'}${p.optional ? '?' : ''}${p.schema ? `: ${typeText(p.schema)}` : ''}`;
+  return `${p.name ? peerText(p.name, MAX_PEER_NAME) : '?'}${p.optional ? '?' : ''}${p.schema ? `: ${typeText(p.schema)}` : ''}`;
 }
 
 /** A JSON Schema as a short TypeScript-like type, with constraints in parentheses. */
 export function typeText(schema: JsonSchema): string {
-  const text = write(schema, 0);
-  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text;
+  // Names, $refs and patterns in it are the server's: escaped with the rest.
+  return peerText(write(schema, 0), MAX_TEXT);
 }
 
 const CONSTRAINTS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minLength', 'maxLength', 'pattern', 'format', 'minItems', 'maxItems'];
@@ -47,19 +51,19 @@ function write(schema: unknown, depth: number): string {
   if (typeof kind === 'string' && kind.startsWith('instance:')) return kind.slice('instance:'.length);
   if (typeof s.$ref === 'string') return s.$ref;
   const base = baseType(s, depth);
-  const limits = CONSTRAINTS.filter((k) => s[k] !== undefined).map((k) => `${k} ${typeof s[k] === 'string' ? s[k] : JSON.stringify(s[k])}`);
+  const limits = CONSTRAINTS.filter((k) => s[k] !== undefined).map((k) => `${k} ${typeof s[k] === 'string' || typeof s[k] === 'bigint' ? String(s[k]) : valueText(s[k])}`);
   return limits.length > 0 ? `${base} (${limits.join(', ')})` : base;
 }
 
 function baseType(s: Record<string, unknown>, depth: number): string {
-  if ('const' in s) return JSON.stringify(s.const);
-  if (Array.isArray(s.enum)) return s.enum.map((v) => JSON.stringify(v)).join(' | ');
+  if ('const' in s) return valueText(s.const);
+  if (Array.isArray(s.enum)) return s.enum.map(valueText).join(' | ');
   for (const key of ['anyOf', 'oneOf'] as const) {
     if (Array.isArray(s[key])) return (s[key] as unknown[]).map((b) => write(b, depth + 1)).join(' | ');
   }
   if (Array.isArray(s.allOf)) return (s.allOf as unknown[]).map((b) => write(b, depth + 1)).join(' & ');
   const type = s.type;
-  if (Array.isArray(type)) return type.join(' | ');
+  if (Array.isArray(type)) return type.map((t) => (typeof t === 'string' ? t : 'unknown')).join(' | ');
   switch (type) {
     case 'string':
     case 'number':
@@ -94,4 +98,9 @@ function objectType(s: Record<string, unknown>, depth: number): string {
   const extra = s.patternProperties && typeof s.patternProperties === 'object' ? Object.values(s.patternProperties as object)[0] : s.additionalProperties;
   if (extra && typeof extra === 'object') members.push(`[key: string]: ${write(extra, depth + 1)}`);
   return members.length > 0 ? `{ ${members.join('; ')} }` : '{}';
+}
+
+/** A value in a schema (a const, an enum member, a limit) as JSON, bigint and bytes included. */
+function valueText(value: unknown): string {
+  return JSON.stringify(toJson(value)) ?? 'undefined';
 }
