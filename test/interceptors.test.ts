@@ -207,6 +207,32 @@ describe('RPC interceptors', () => {
     await assert.rejects(connectRpc({ connect: 'tcp://127.0.0.1:9', interceptors: {} as never }), /interceptors must be an array/);
   });
 
+  it("logExceptions logs no call ended by a cancel or the server's timeout, but a handler's own late error", async () => {
+    const logger = recordingLogger();
+    const slowly: Interceptor = (next) => async (call) => (await new Promise((resolve) => setTimeout(resolve, 150)), next(call));
+    const handlers = {
+      add: method((a: number, b: number) => a + b),
+      // Throws its own error after the timeout has answered the call.
+      buggy: method(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        throw new TypeError('the real bug');
+      }),
+    };
+    await using server = await serveRpc(handlers, { bind: endpoint(), timeout: 100, logExceptions: true, logger, interceptors: [slowly] });
+    await using client = await connectRpc({ connect: server.transport.bindings[0] });
+    await assert.rejects(client.call.add(1, 2), RpcTimeoutError);
+    const controller = new AbortController();
+    const cancelled = client.with({ signal: controller.signal }).call.add(1, 2);
+    setTimeout(() => controller.abort(), 20);
+    await assert.rejects(cancelled, /aborted/);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(logger.lines.map((l) => l.message), [], 'a timeout or a cancel is no handler error');
+    await using direct = await serveRpc(handlers, { bind: endpoint(), timeout: 100, logExceptions: true, logger });
+    await using toDirect = await connectRpc({ connect: direct.transport.bindings[0] });
+    await assert.rejects(toDirect.call.buggy(), RpcTimeoutError);
+    await waitFor(() => logger.lines.some((l) => /call buggy raised .*the real bug/.test(l.message)), 1000, "the handler's own error");
+  });
+
   it('logExceptions is an interceptor: it logs what handlers raise, not what callers get wrong', async () => {
     const logger = recordingLogger();
     await using server = await serveRpc(service, { bind: endpoint(), logExceptions: true, logger });

@@ -91,6 +91,11 @@ export class CallContext {
     return this.#controller.signal;
   }
 
+  /** @internal Why the call was aborted (undefined while it is not), without making the signal. */
+  get abortReason(): unknown {
+    return this.#reason;
+  }
+
   get aborted(): boolean {
     if (!this.#aborted && this.pastDeadline) this.abort(deadlineError(this));
     return this.#aborted;
@@ -115,13 +120,22 @@ export class CallContext {
     this.#controller?.abort(reason);
     const listeners = this.#onAbort;
     this.#onAbort = undefined;
-    if (listeners) for (const listener of listeners) listener(reason);
+    // The server answers the call after this: a listener that throws must not stop it.
+    if (listeners) for (const listener of listeners) {
+      try {
+        listener(reason);
+      } catch {
+        // Metrics and tracing only; what they fail to record is theirs.
+      }
+    }
   }
 
   /**
-   * @internal Calls `listener` with the reason when the call is aborted (at once if it
-   * is already). For zrpc's metrics and tracing interceptors: the same moment as
-   * `signal`'s abort event, without the AbortController (microseconds a call) it makes.
+   * @internal Calls `listener` with the reason when the server aborts the call (cancel,
+   * its timeout, close; at once if it is aborted already). For zrpc's metrics and tracing
+   * interceptors: the moment of `signal`'s abort event, without the AbortController
+   * (microseconds a call) it makes. A caller's deadline counts only once something reads
+   * `signal` or `aborted`, as it starts no timer of its own.
    */
   onAbort(listener: (reason: unknown) => void): void {
     if (this.#aborted) return listener(this.#reason);

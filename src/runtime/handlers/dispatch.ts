@@ -297,7 +297,7 @@ export class Dispatcher {
   readonly #run = (call: Call): Promise<unknown> => {
     const wire = call as ServerCall;
     // Ended while an interceptor held it (its timeout, a cancel): the caller has its answer.
-    if (wire.context.aborted) return Promise.reject(wire.context.signal.reason);
+    if (wire.context.aborted) return Promise.reject(wire.context.abortReason);
     try {
       const { method, sig } = this.#resolve(call.method);
       const maps = wire.wire.maps || call.args !== wire.wire.args || call.kwargs !== wire.wire.kwargs;
