@@ -85,5 +85,7 @@ describe('handlers', () => {
     assert.throws(() => bind(fn, ['GBP', { cur: 'EUR' }], undefined, spec), /^ParameterError: f: parameter "cur" must be one of "EUR", "USD", 0 \(got "GBP"\)$/);
     assert.throws(() => bind(fn, ['EUR', { cur: 'eur' }], undefined, spec), /parameter "order" at \/cur: must be one of "EUR", "USD", 0 \(got "eur"\)$/);
     assert.throws(() => bind(fn, ['EUR', { cur: 'EUR' }, 99], undefined, spec), /must be one of 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, \.\.\. \(12 in all\) \(got 99\)$/);
+    const optional = { params: [{ name: 'cur', schema: Type.Union([Type.Literal('EUR'), Type.Null()]) }] };
+    assert.throws(() => bind((_cur: string | null) => 1, ['GBP'], undefined, optional), /parameter "cur" must be one of "EUR", null \(got "GBP"\)$/);
   });
 });

@@ -99,8 +99,10 @@ function literalChoices(schema: Schema, defs: Defs): string | undefined {
   const values: unknown[] = [];
   for (const branch of branches) {
     const resolved = typeof branch.$ref === 'string' && defs[branch.$ref] ? (defs[branch.$ref] as Schema) : branch;
-    if (!('const' in resolved)) return undefined;
-    values.push(resolved.const);
+    // `'EUR' | 'USD' | null` (Python's Optional[Literal[...]]): null is one more value.
+    if ('const' in resolved) values.push(resolved.const);
+    else if (resolved.type === 'null') values.push(null);
+    else return undefined;
   }
   const shown = values.slice(0, 10).map((v) => describeValue(v, 40));
   return values.length > 10 ? `${shown.join(', ')}, ... (${values.length} in all)` : shown.join(', ');
