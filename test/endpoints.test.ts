@@ -46,6 +46,7 @@ describe('endpoints', () => {
     await assert.rejects(other.transport.bind(taken), (e: unknown) => {
       assert.ok(e instanceof Error && e.message.startsWith(`cannot bind "${taken}": `), String(e));
       assert.equal((e as Error & { code?: string }).code, 'EADDRINUSE');
+      assert.equal((e as Error & { endpoint?: string }).endpoint, taken);
       assert.ok(e.cause instanceof Error);
       return true;
     });

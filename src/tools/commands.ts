@@ -374,7 +374,7 @@ function reportFailure(error: unknown, io: Output, endpoint: string, flags: Conn
   }
   // The socket's own failure (an endpoint to bind that is taken, a path it may not use):
   // nothing was sent, so no remote error; the endpoint given is what to change.
-  if (!remote && error instanceof Error && isSystemErrorCode((error as { code?: unknown }).code)) {
+  if (!remote && error instanceof Error && typeof (error as { endpoint?: unknown }).endpoint === 'string') {
     io.err(`zrpc: ${peerText(error.message)}`);
     return EXIT.badInput;
   }
@@ -388,11 +388,6 @@ function reportFailure(error: unknown, io: Output, endpoint: string, flags: Conn
   }
   io.err(`zrpc: ${peerText(String(error))}`);
   return EXIT.remoteError;
-}
-
-/** `EADDRINUSE`, `EACCES`, ...: the code of an operating system (or ZeroMQ) error. */
-function isSystemErrorCode(code: unknown): boolean {
-  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
 }
 
 async function withInputErrors(io: Output, run: () => Promise<number>): Promise<number> {

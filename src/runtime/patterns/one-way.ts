@@ -156,7 +156,7 @@ export abstract class OneWayClient extends Service {
 
   #send(topic: Uint8Array | string | undefined, name: string, args: readonly unknown[], named: Readonly<Record<string, unknown>> | undefined): Promise<void> {
     try {
-      this.assertOpen(`send ${name}`);
+      this.assertOpen('send', name);
       const frames: Frames = [];
       if (topic !== undefined) frames.push(typeof topic === 'string' ? this.#frames.get(topic) : topic);
       return this.sendQueue.send(encodeCall(frames, this.#packer, this.#frames, name, args, named));

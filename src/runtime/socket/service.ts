@@ -178,7 +178,8 @@ export const CLOSED = 'it is closed (close() was called); open a new one to go o
 
 /**
  * ZeroMQ says only "Invalid argument" for `localhost:5555`: name the endpoint, and
- * for a malformed one (a `TypeError`) the forms it may take. `code` is ZeroMQ's.
+ * for a malformed one (a `TypeError`) the forms it may take. `code` is ZeroMQ's;
+ * `endpoint`, the one that failed, tells this failure from others that carry a code.
  */
 function endpointError(action: 'bind' | 'connect', endpoint: unknown, cause: unknown): Error {
   if (typeof endpoint !== 'string') return new TypeError(`cannot ${action} ${String(endpoint)}: an endpoint is a string: ${FORMS}`, { cause });
@@ -188,7 +189,7 @@ function endpointError(action: 'bind' | 'connect', endpoint: unknown, cause: unk
   const error = malformed
     ? new TypeError(`cannot ${action} ${JSON.stringify(endpoint)}: not a valid endpoint (${reason}); use ${FORMS}`, { cause })
     : new Error(`cannot ${action} ${JSON.stringify(endpoint)}: ${reason}`, { cause });
-  return Object.assign(error, code === undefined ? {} : { code });
+  return Object.assign(error, { endpoint }, code === undefined ? {} : { code });
 }
 
 /** The socket as a service uses it: any zeromq.js socket, sending and receiving frames. */
@@ -347,9 +348,9 @@ export abstract class Service implements AsyncDisposable {
     return this.#bindings.size;
   }
 
-  /** Throws `ServiceClosedError` once `close()` was called, saying what could not be done. */
-  protected assertOpen(action: string): void {
-    if (this.#closing) throw new ServiceClosedError(`cannot ${action}: ${CLOSED}`);
+  /** Throws `ServiceClosedError` once `close()` was called, saying what could not be done (`send`, what). */
+  protected assertOpen(action: string, what?: string): void {
+    if (this.#closing) throw new ServiceClosedError(`cannot ${action}${what === undefined ? '' : ` ${what}`}: ${CLOSED}`);
   }
 
   /**
