@@ -294,6 +294,17 @@ describe('the directly written frames of short arrays of one-byte values (wire/p
     assert.deepEqual(Buffer.from(pk.encodeFrame([1, 2])), Buffer.from([0x92, 0x01, 0x02]), 'a plain array is still an array');
   });
 
+  it('reads each item once, without the encoder (an item behind a getter that changes is written as it was read)', () => {
+    const reads: PropertyKey[] = [];
+    const items = new Proxy([1, true, null], { get: (target, key, receiver) => (reads.push(key), Reflect.get(target, key, receiver)) });
+    assert.deepEqual(Buffer.from(packer.encodeFrame(items)), Buffer.from([0x93, 0x01, 0xc3, 0xc0]));
+    assert.deepEqual(reads.filter((key) => key !== 'length' && key !== 'constructor'), ['0', '1', '2'], 'each item read once, and no iterator taken (the encoder takes one)');
+    let n = 0;
+    const shifty = [7, 0];
+    Object.defineProperty(shifty, 1, { get: () => (n++ === 0 ? 2 : 'changed'), enumerable: true });
+    assert.deepEqual(referenceDecode(packer.encodeFrame(shifty)), [7, 2]);
+  });
+
   it('gives each call a frame of its own: one sent and then rewritten in place changes no other', () => {
     const first = packer.encodeFrame([1, 2]);
     const second = packer.encodeFrame([1, 2]);

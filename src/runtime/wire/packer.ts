@@ -354,9 +354,9 @@ export class Packer {
   encodeFrame(value: unknown): Uint8Array {
     const oneByte = oneByteFrame(value);
     if (oneByte !== undefined) return oneByte;
-    if (Array.isArray(value) && value.length < 16 && this.#codec.isPlain(value)) {
+    if (Array.isArray(value) && value.length < 16) {
       const short = shortArrayFrame(value);
-      if (short !== undefined) return short;
+      if (short !== undefined && this.#codec.isPlain(value)) return short;
     }
     // A large message's buffer is its own (#encode gave the encoder another); a small
     // one's is Node's shared pool, which lend() leaves alone.
@@ -450,17 +450,25 @@ function oneByteCode(value: unknown): number {
   return NOT_ONE_BYTE_CODE;
 }
 
+/** The codes of a short array's items, read once each (an item behind a getter may change). */
+const shortCodes = new Uint8Array(15);
+
 /**
  * The frame of an array of up to 15 one-byte values (`[1, 2]`, `[id, true]`): many
- * argument lists are one, and writing them directly skips the encoder. `undefined` if an
- * item is anything else. (The caller has checked no translator takes the array.)
+ * argument lists are one, and writing them directly skips the encoder. `undefined` at
+ * the first item that is anything else, which most argument lists have. (The caller
+ * still checks that no translator takes the array.)
  */
 function shortArrayFrame(items: readonly unknown[]): Uint8Array | undefined {
   const length = items.length;
-  for (let i = 0; i < length; i++) if (oneByteCode(items[i]) === NOT_ONE_BYTE_CODE) return undefined;
+  for (let i = 0; i < length; i++) {
+    const code = oneByteCode(items[i]);
+    if (code === NOT_ONE_BYTE_CODE) return undefined;
+    shortCodes[i] = code;
+  }
   const frame = Buffer.allocUnsafe(length + 1);
   frame[0] = 0x90 + length;
-  for (let i = 0; i < length; i++) frame[i + 1] = oneByteCode(items[i]);
+  frame.set(shortCodes.subarray(0, length), 1);
   return frame;
 }
 
