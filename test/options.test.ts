@@ -74,6 +74,10 @@ describe('unusable options', () => {
     });
     await assert.rejects(serveShop(new ShopImpl(), { bind: endpoint(), concurency: 4 } as never), /^TypeError: serveShop: unknown option "concurency"; it takes bind, concurrency,/);
     await assert.rejects(connectThumbnails({ connect: nowhere, Timeout: 5 } as never), /^TypeError: connectThumbnails: unknown option "Timeout"; it takes bind, checkArguments, connect,/);
+    // The options reach the runtime untouched, so no options at all are named as such.
+    await assert.rejects(connectShop(undefined as never), { name: 'TypeError', message: "connectShop takes an options object, such as { connect: 'tcp://127.0.0.1:5555' } (got undefined)" });
+    await assert.rejects(connectShop('tcp://127.0.0.1:5555' as never), /^TypeError: connectShop takes an options object, .* \(got string\)$/);
+    await assert.rejects(serveShop(new ShopImpl(), null as never), /^TypeError: serveShop takes an options object, such as \{ bind: /);
   });
 
   it('refuses queue limits, loggers and tables that could not work', async () => {

@@ -25,6 +25,8 @@ export {
 export { TypedCaller, TypedClient, TypedPublisher, TypedRpcClient, typedHandler, type MethodSpecs, type Send } from './patterns/typed.js';
 export type { CallContext } from './handlers/context.js';
 export { ServiceError } from './errors/errors.js';
+export type { GeneratedCaller } from './patterns/generated-caller.js';
+// Code generated before the factories took a GeneratedCaller merges its tables with these.
 export { mergeErrorTables, type ErrorTable } from './wire/error-table.js';
 export { mergeTranslationTables } from './wire/translators.js';
 export type { TranslationTable } from './wire/packer.js';

@@ -4,11 +4,11 @@
  */
 import { Pull, Push } from 'zeromq';
 import { serverOptionKeys, type ServerOptions } from '../handlers/dispatch.js';
-import { checkOptionKeys } from '../socket/option-keys.js';
 import type { Handler } from '../handlers/handler.js';
 import { OneWayClient, oneWayClientOptionKeys, OneWayServer, type OneWayClientOptions } from './one-way.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
 import { createSocket } from '../socket/service.js';
+import { factoryOptions, type GeneratedCaller } from './generated-caller.js';
 
 export type PipelineServerOptions = ServerOptions;
 export type PipelineClientOptions = OneWayClientOptions;
@@ -42,14 +42,14 @@ export class PipelineClient extends OneWayClient {
   }
 }
 
-/** Serves `handler` as a pipeline worker. `generated`: the generated function calling this (`serveJobs`), which errors about the options name instead. */
-export async function servePipeline(handler: Handler, options: PipelineServerOptions, generated?: string): Promise<PipelineServer> {
-  checkOptionKeys(options, serverOptionKeys, 'servePipeline', generated);
-  return new PipelineServer(handler, options).start(options);
+/** Serves `handler` as a pipeline worker. `generated`: what a generated `serveJobs` calling this adds. */
+export async function servePipeline(handler: Handler, options: PipelineServerOptions, generated?: GeneratedCaller): Promise<PipelineServer> {
+  const full = factoryOptions(options, serverOptionKeys, 'servePipeline', generated);
+  return new PipelineServer(handler, full).start(full);
 }
 
-/** Connects a pipeline client. `generated`: the generated function calling this (`connectJobs`), which errors about the options name instead. */
-export async function connectPipeline(options: PipelineClientOptions, generated?: string): Promise<PipelineClient> {
-  checkOptionKeys(options, oneWayClientOptionKeys, 'connectPipeline', generated);
-  return new PipelineClient(options).start(options);
+/** Connects a pipeline client. `generated`: what a generated `connectJobs` calling this adds. */
+export async function connectPipeline(options: PipelineClientOptions, generated?: GeneratedCaller): Promise<PipelineClient> {
+  const full = factoryOptions(options, oneWayClientOptionKeys, 'connectPipeline', generated);
+  return new PipelineClient(full).start(full);
 }

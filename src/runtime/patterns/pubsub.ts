@@ -8,11 +8,12 @@
  */
 import { Publisher, Subscriber } from 'zeromq';
 import { serverOptionKeys, type ServerOptions } from '../handlers/dispatch.js';
-import { checkOptionKeys, type OptionKeys } from '../socket/option-keys.js';
+import type { OptionKeys } from '../socket/option-keys.js';
 import type { Handler } from '../handlers/handler.js';
 import { OneWayClient, oneWayClientOptionKeys, OneWayServer, type OneWayClientOptions } from './one-way.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
 import { createSocket } from '../socket/service.js';
+import { factoryOptions, type GeneratedCaller } from './generated-caller.js';
 
 export type Topic = string | Uint8Array;
 
@@ -101,14 +102,14 @@ export class PubSubClient extends OneWayClient {
   }
 }
 
-/** Serves `handler` as a subscriber. `generated`: the generated function calling this (`serveFeed`), which errors about the options name instead. */
-export async function servePubSub(handler: Handler, options: PubSubServerOptions, generated?: string): Promise<PubSubServer> {
-  checkOptionKeys(options, pubSubServerOptionKeys, 'servePubSub', generated);
-  return new PubSubServer(handler, options).start(options);
+/** Serves `handler` as a subscriber. `generated`: what a generated `serveFeed` calling this adds. */
+export async function servePubSub(handler: Handler, options: PubSubServerOptions, generated?: GeneratedCaller): Promise<PubSubServer> {
+  const full = factoryOptions(options, pubSubServerOptionKeys, 'servePubSub', generated);
+  return new PubSubServer(handler, full).start(full);
 }
 
-/** Connects a publisher. `generated`: the generated function calling this (`connectFeed`), which errors about the options name instead. */
-export async function connectPubSub(options: PubSubClientOptions, generated?: string): Promise<PubSubClient> {
-  checkOptionKeys(options, oneWayClientOptionKeys, 'connectPubSub', generated);
-  return new PubSubClient(options).start(options);
+/** Connects a publisher. `generated`: what a generated `connectFeed` calling this adds. */
+export async function connectPubSub(options: PubSubClientOptions, generated?: GeneratedCaller): Promise<PubSubClient> {
+  const full = factoryOptions(options, oneWayClientOptionKeys, 'connectPubSub', generated);
+  return new PubSubClient(full).start(full);
 }

@@ -22,7 +22,7 @@ import type { DecodeLimits, Packer, TranslationTable } from '../wire/packer.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
 import { encodeCall, FrameCache, hasKeys, type Frames } from '../wire/frame-cache.js';
 import { CLOSED, createSocket, endpointList, Service, serviceOptionKeys, type ServiceOptions } from '../socket/service.js';
-import { checkOptionKeys, generatedClientOptionKeys, type OptionKeys } from '../socket/option-keys.js';
+import { generatedClientOptionKeys, type OptionKeys } from '../socket/option-keys.js';
 import { createPacker } from '../wire/translators.js';
 import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
 import { byteLength, SendQueue } from '../socket/send-queue.js';
@@ -32,6 +32,7 @@ import { currentContext, enableContextPropagation, type CallContext } from '../h
 import { chain, type Call, type Interceptor, type Next } from '../handlers/interceptor.js';
 import { curveProof } from '../socket/curve-proof.js';
 import { isCurveServer } from '../socket/curve.js';
+import { factoryOptions, type GeneratedCaller } from './generated-caller.js';
 
 export interface RpcClientOptions extends ServiceOptions {
   /** Remote error names to classes, searched before the built-in ones. */
@@ -883,10 +884,10 @@ function aborted(name: string, signal: AbortSignal): CallAbortedError {
 
 /**
  * Connects a request/reply client: `const client = await connectRpc({ connect: 'tcp://127.0.0.1:5555' })`.
- * `generated`: the generated function calling this (`connectShop`), which errors about the options name instead.
+ * `generated`: what a generated `connectShop` calling this adds (see `GeneratedCaller`).
  */
-export async function connectRpc(options: RpcClientOptions, generated?: string): Promise<RpcClient> {
-  checkOptionKeys(options, rpcClientOptionKeys, 'connectRpc', generated);
-  return new RpcClient(options).start(options);
+export async function connectRpc(options: RpcClientOptions, generated?: GeneratedCaller): Promise<RpcClient> {
+  const full = factoryOptions(options, rpcClientOptionKeys, 'connectRpc', generated);
+  return new RpcClient(full).start(full);
 }
 

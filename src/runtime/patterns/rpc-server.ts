@@ -3,7 +3,7 @@
  */
 import { Router } from 'zeromq';
 import { decodeArguments, decodeName, Dispatcher, RESERVED_PREFIX, serverOptionKeys, type ServerOptions } from '../handlers/dispatch.js';
-import { checkOptionKeys, type OptionKeys } from '../socket/option-keys.js';
+import type { OptionKeys } from '../socket/option-keys.js';
 import { toWireError } from '../wire/error-table.js';
 import { clip, describeError } from '../errors/describe.js';
 import { CallAbortedError, ProtocolError, RpcTimeoutError, ServerDrainingError, type ServiceClosedError } from '../errors/errors.js';
@@ -18,6 +18,7 @@ import { NIL_FRAME, type Packer } from '../wire/packer.js';
 import { createSocket, Service } from '../socket/service.js';
 import { byteLength } from '../socket/send-queue.js';
 import { DESCRIBE_METHOD, describeHandler } from '../handlers/describe.js';
+import { factoryOptions, type GeneratedCaller } from './generated-caller.js';
 
 export interface RpcServerOptions extends ServerOptions {
   /**
@@ -408,9 +409,9 @@ function cancelKey(frames: readonly Buffer[], header: Buffer, envelopeEnd: numbe
 
 /**
  * Serves `handler` over request/reply: `await serveRpc(new Api(), { bind: 'tcp://127.0.0.1:5555' })`.
- * Resolves once every endpoint is bound. `generated`: the generated function calling this (`serveShop`), which errors about the options name instead.
+ * Resolves once every endpoint is bound. `generated`: what a generated `serveShop` calling this adds.
  */
-export async function serveRpc(handler: Handler, options: RpcServerOptions, generated?: string): Promise<RpcServer> {
-  checkOptionKeys(options, rpcServerOptionKeys, 'serveRpc', generated);
-  return new RpcServer(handler, options).start(options);
+export async function serveRpc(handler: Handler, options: RpcServerOptions, generated?: GeneratedCaller): Promise<RpcServer> {
+  const full = factoryOptions(options, rpcServerOptionKeys, 'serveRpc', generated);
+  return new RpcServer(handler, full).start(full);
 }

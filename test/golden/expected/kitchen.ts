@@ -4,8 +4,6 @@ import {
   connectPipeline,
   connectPubSub,
   connectRpc,
-  mergeErrorTables,
-  mergeTranslationTables,
   PyDate,
   PyTimedelta,
   servePipeline,
@@ -296,7 +294,7 @@ export const kitchenMethods = {
 
 /** Serves `impl` as Kitchen: `await serveKitchen(impl, { bind: 'tcp://127.0.0.1:5555' })`. */
 export async function serveKitchen(impl: KitchenHandler, options: RpcServerOptions): Promise<RpcServer> {
-  return serveRpc(typedHandler(impl, kitchenMethods), { ...options, translationTable: mergeTranslationTables(translators, options.translationTable) }, 'serveKitchen');
+  return serveRpc(typedHandler(impl, kitchenMethods), options, { name: 'serveKitchen', translationTable: translators });
 }
 
 /** Error classes Kitchen methods declare with `@throws`, by name on the wire. */
@@ -309,14 +307,7 @@ export interface KitchenClientOptions extends RpcClientOptions {
 
 /** Connects a typed Kitchen client: `await using client = await connectKitchen({ connect: 'tcp://127.0.0.1:5555' })`. */
 export async function connectKitchen(options: KitchenClientOptions): Promise<KitchenClient> {
-  const client = await connectRpc(
-    {
-      ...options,
-      errorTable: mergeErrorTables(kitchenErrors, options.errorTable),
-      translationTable: mergeTranslationTables(translators, options.translationTable),
-    },
-    'connectKitchen',
-  );
+  const client = await connectRpc(options, { name: 'connectKitchen', errorTable: kitchenErrors, translationTable: translators });
   const send: Send = (name, args, call) => client.invoke(name, args, undefined, call);
   return new KitchenClient(new TypedCaller(client, send, kitchenMethods, options.checkArguments));
 }
@@ -404,7 +395,7 @@ export const auditMethods = {
 
 /** Serves `impl` as a Audit worker: `await serveAudit(impl, { bind: 'tcp://127.0.0.1:5556' })`. */
 export async function serveAudit(impl: AuditHandler, options: PipelineServerOptions): Promise<PipelineServer> {
-  return servePipeline(typedHandler(impl, auditMethods), { ...options, translationTable: mergeTranslationTables(translators, options.translationTable) }, 'serveAudit');
+  return servePipeline(typedHandler(impl, auditMethods), options, { name: 'serveAudit', translationTable: translators });
 }
 
 export interface AuditClientOptions extends PipelineClientOptions {
@@ -414,7 +405,7 @@ export interface AuditClientOptions extends PipelineClientOptions {
 
 /** Connects a typed Audit notifier: each call resolves once ZeroMQ has the message. */
 export async function connectAudit(options: AuditClientOptions): Promise<AuditClient> {
-  const client = await connectPipeline({ ...options, translationTable: mergeTranslationTables(translators, options.translationTable) }, 'connectAudit');
+  const client = await connectPipeline(options, { name: 'connectAudit', translationTable: translators });
   const send: Send = (name, args) => client.invoke(name, args);
   return new AuditClient(new TypedCaller(client, send, auditMethods, options.checkArguments));
 }
@@ -446,7 +437,7 @@ export const eventsMethods = {
 
 /** Serves `impl` as a subscriber to Events: `await serveEvents(impl, { connect, subscribe: 'topic' })`. */
 export async function serveEvents(impl: EventsHandler, options: PubSubServerOptions): Promise<PubSubServer> {
-  return servePubSub(typedHandler(impl, eventsMethods), { ...options, translationTable: mergeTranslationTables(translators, options.translationTable) }, 'serveEvents');
+  return servePubSub(typedHandler(impl, eventsMethods), options, { name: 'serveEvents', translationTable: translators });
 }
 
 export interface EventsClientOptions extends PubSubClientOptions {
@@ -464,7 +455,7 @@ export class EventsClient extends TypedPublisher {
 
 /** Connects a typed Events publisher. Mind ZeroMQ's slow joiner: see the README. */
 export async function connectEvents(options: EventsClientOptions): Promise<EventsClient> {
-  const client = await connectPubSub({ ...options, translationTable: mergeTranslationTables(translators, options.translationTable) }, 'connectEvents');
+  const client = await connectPubSub(options, { name: 'connectEvents', translationTable: translators });
   const send: Send = (name, args) => client.invoke('', name, args);
   return new EventsClient(new TypedCaller(client, send, eventsMethods, options.checkArguments), client);
 }
