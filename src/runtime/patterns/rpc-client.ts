@@ -21,7 +21,7 @@ import { encodeRequestHeader, REPLY_HEADER_SIZE, replyRequestId, senderPrefix } 
 import type { DecodeLimits, Packer, TranslationTable } from '../wire/packer.js';
 import { dynamicProxy, type DynamicProxy } from './proxy.js';
 import { encodeCall, FrameCache, hasKeys, type Frames } from '../wire/frame-cache.js';
-import { CLOSED, createSocket, endpointList, Service, serviceOptionKeys, type ServiceOptions } from '../socket/service.js';
+import { closedError, createSocket, endpointList, Service, serviceOptionKeys, type ServiceOptions } from '../socket/service.js';
 import { generatedClientOptionKeys, type OptionKeys } from '../socket/option-keys.js';
 import { createPacker } from '../wire/translators.js';
 import { checkTimeout, clearTimer, setTimer, type Timer } from '../socket/timer.js';
@@ -412,7 +412,7 @@ export class RpcClient extends Service {
     probe?: ServerLink,
     spent = 0,
   ): Promise<unknown> {
-    if (this.closed) return Promise.reject(new ServiceClosedError(`cannot call ${name}: ${CLOSED}`));
+    if (this.closed) return Promise.reject(closedError('call', name));
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(aborted(name, signal));
     const id = this.#nextId();

@@ -173,8 +173,10 @@ export function zmqEndpoint(endpoint: string): string {
 
 const FORMS = 'tcp://host:port, ipc://path or inproc://name';
 
-/** What a closed service says: why, and what to do instead. */
-export const CLOSED = 'it is closed (close() was called); open a new one to go on';
+/** What a closed service says when asked to `action` (`call`, `send`) `what`: why not, and what to do instead. */
+export function closedError(action: string, what?: string): ServiceClosedError {
+  return new ServiceClosedError(`cannot ${action}${what === undefined ? '' : ` ${what}`}: it is closed (close() was called); open a new one to go on`);
+}
 
 /**
  * ZeroMQ says only "Invalid argument" for `localhost:5555`: name the endpoint, and
@@ -290,14 +292,14 @@ export abstract class Service implements AsyncDisposable {
     return {
       bind: (endpoint) => service.#bind(endpoint),
       unbind: async (endpoint) => {
-        service.assertOpen(`unbind ${endpoint}`);
+        service.assertOpen('unbind', endpoint);
         const resolved = service.#bindings.get(endpoint) ?? endpoint;
         await service.socket.unbind(resolved);
         for (const [given, real] of service.#bindings) if (real === resolved) service.#bindings.delete(given);
       },
       connect: (endpoint) => service.#connect(endpoint),
       disconnect: (endpoint) => {
-        service.assertOpen(`disconnect ${endpoint}`);
+        service.assertOpen('disconnect', endpoint);
         service.disconnectEndpoint(endpoint);
         service.#connections.delete(endpoint);
       },
@@ -312,7 +314,7 @@ export abstract class Service implements AsyncDisposable {
   }
 
   async #bind(endpoint: string): Promise<string> {
-    this.assertOpen(`bind ${endpoint}`);
+    this.assertOpen('bind', endpoint);
     try {
       await this.socket.bind(zmqEndpoint(endpoint));
     } catch (cause) {
@@ -324,7 +326,7 @@ export abstract class Service implements AsyncDisposable {
   }
 
   #connect(endpoint: string): void {
-    this.assertOpen(`connect ${endpoint}`);
+    this.assertOpen('connect', endpoint);
     try {
       this.connectEndpoint(endpoint);
     } catch (cause) {
@@ -348,9 +350,9 @@ export abstract class Service implements AsyncDisposable {
     return this.#bindings.size;
   }
 
-  /** Throws `ServiceClosedError` once `close()` was called, saying what could not be done (`send`, what). */
+  /** Throws `ServiceClosedError` once `close()` was called, saying what could not be done (see `closedError`). */
   protected assertOpen(action: string, what?: string): void {
-    if (this.#closing) throw new ServiceClosedError(`cannot ${action}${what === undefined ? '' : ` ${what}`}: ${CLOSED}`);
+    if (this.#closing) throw closedError(action, what);
   }
 
   /**

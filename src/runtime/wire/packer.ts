@@ -468,7 +468,7 @@ function shortArrayFrame(items: readonly unknown[]): Uint8Array | undefined {
   }
   const frame = Buffer.allocUnsafe(length + 1);
   frame[0] = 0x90 + length;
-  frame.set(shortCodes.subarray(0, length), 1);
+  for (let i = 0; i < length; i++) frame[i + 1] = shortCodes[i]!;
   return frame;
 }
 
