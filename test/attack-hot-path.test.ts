@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Dealer } from 'zeromq';
 import { decode as referenceDecode, encode as referenceEncode } from '@msgpack/msgpack';
-import { connectRpc, method, Packer, serveRpc, type CallContext } from 'zrpc';
+import { connectRpc, EncodeError, method, Packer, serveRpc, type CallContext } from 'zrpc';
 import { encodeRequestHeader, REPLY_HEADER_SIZE } from '../src/runtime/wire/header.js';
 import { CANCEL_FRAME, isContextFrame } from '../src/runtime/wire/context-frame.js';
 import { decodeName, nameHash } from '../src/runtime/handlers/dispatch.js';
@@ -248,7 +248,7 @@ describe('the table of names met (handlers/dispatch.ts)', () => {
   });
 });
 
-describe('the shared frames of one-byte replies (wire/packer.ts)', () => {
+describe('the shared frames of one-byte replies (wire/direct-frames.ts)', () => {
   it('tcp: each reply is the reference encoder\'s bytes, at the edges of the one-byte range and past them', async () => {
     const values: unknown[] = [-33, -32, -1, -0, 0, 1, 126, 127, 128, 255, 1.5, -0.5, Number.NaN, null, undefined, true, false, 2 ** 53, -(2 ** 31)];
     await using server = await serveRpc({ give: method((i: number) => values[i]) }, { bind: endpoint() });
@@ -271,7 +271,7 @@ describe('the shared frames of one-byte replies (wire/packer.ts)', () => {
   });
 });
 
-describe('the directly written frames of short arrays of one-byte values (wire/packer.ts)', () => {
+describe('the directly written frames of short arrays of one-byte values (wire/direct-frames.ts)', () => {
   const edges: unknown[] = [-33, -32, -1, -0, 0, 1, 127, 128, 1.5, Number.NaN, null, undefined, true, false, 2 ** 53, 'a', [], {}];
 
   it("writes the reference encoder's bytes for every array of up to 16 items, one-byte or not", () => {
@@ -318,6 +318,103 @@ describe('the directly written frames of short arrays of one-byte values (wire/p
     await using client = await connectRpc({ connect: server.transport.bindings[0]! });
     assert.equal(await client.call.show(-32, 127, true, false, null, 0), '-32 127 true false null 0');
     assert.deepEqual(referenceDecode(packer.encodeFrame([-32, 127, true, null])), [-32, 127, true, null]);
+  });
+});
+
+describe('the directly written frames of byte strings, alone and in short arrays (wire/direct-frames.ts)', () => {
+  const sizes = [0, 1, 255, 256, 65535, 65536, 70000];
+  const bytesOf = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + n) & 0xff);
+
+  it("writes the reference encoder's bytes for bins at each header's edges, alone and among other items", () => {
+    const values: unknown[] = [];
+    for (const n of sizes) {
+      const bytes = bytesOf(n);
+      values.push(bytes, Buffer.from(bytes), [bytes], [1, bytes, true], [bytes, bytes], [null, 'text', bytes]);
+    }
+    // A view into a larger buffer is written from its own offset, not the buffer's start.
+    const backing = bytesOf(600);
+    values.push(backing.subarray(100, 400), [7, backing.subarray(599)]);
+    // Fifteen items take the direct path, sixteen and other typed arrays the encoder.
+    values.push(Array.from({ length: 15 }, (_, i) => bytesOf(i)), Array.from({ length: 16 }, (_, i) => bytesOf(i)));
+    values.push(new Float32Array([1.5, 2]), [new Uint16Array([1, 2])], new DataView(new ArrayBuffer(3)));
+    for (const value of values) {
+      const expected = Buffer.from(referenceEncode(value, { ignoreUndefined: true }));
+      assert.deepEqual(Buffer.from(packer.encodeFrame(value)), expected);
+      assert.deepEqual(Buffer.from(packer.encode(value)), expected);
+    }
+  });
+
+  it('copies the bytes: changing them after the frame is made does not change the frame', () => {
+    for (const n of [16, 70000]) {
+      const bytes = bytesOf(n);
+      const alone = packer.encodeFrame(bytes);
+      const inArray = packer.encodeFrame([1, bytes]);
+      bytes.fill(0xee);
+      assert.deepEqual(Buffer.from(referenceDecode(alone) as Uint8Array), Buffer.from(bytesOf(n)));
+      assert.deepEqual(Buffer.from((referenceDecode(inArray) as Uint8Array[])[1]!), Buffer.from(bytesOf(n)));
+    }
+  });
+
+  it('leaves bytes to the translator that takes them, alone or as an item, and an array of them to its own', () => {
+    class Tagged extends Uint8Array {}
+    class Bytes extends Array<Uint8Array> {}
+    const pk = new Packer({
+      5: [Tagged, (t: Tagged) => Uint8Array.of(t.length), (d) => d],
+      6: [Bytes, (b: Bytes) => Uint8Array.of(b.length), (d) => d],
+    });
+    const tagged = Tagged.of(1, 2, 3);
+    assert.deepEqual(Buffer.from(pk.encodeFrame(tagged)), Buffer.from([0xd4, 5, 3]), 'the Tagged translator (fixext 1)');
+    assert.deepEqual(Buffer.from(pk.encodeFrame([1, tagged])), Buffer.from([0x92, 1, 0xd4, 5, 3]));
+    assert.deepEqual(Buffer.from(pk.encodeFrame(Bytes.of(Uint8Array.of(9)) as Bytes)), Buffer.from([0xd4, 6, 1]));
+    assert.deepEqual(Buffer.from(pk.encodeFrame([Uint8Array.of(9)])), Buffer.from([0x91, 0xc4, 1, 9]), 'a plain Uint8Array is still bin');
+  });
+
+  it('refuses what the encoder refuses: a Proxy of a Uint8Array, alone or as an item', () => {
+    const proxy = new Proxy(Uint8Array.of(1, 2), {});
+    assert.throws(() => packer.encode(proxy), EncodeError);
+    assert.throws(() => packer.encodeFrame(proxy), EncodeError);
+    assert.throws(() => packer.encodeFrame([1, proxy]), EncodeError);
+  });
+
+  it('reads each item once: a getter that changes from bytes to something else is written as first read', () => {
+    let n = 0;
+    const shifty: unknown[] = [1, null];
+    Object.defineProperty(shifty, 1, { get: () => (n++ === 0 ? Uint8Array.of(4, 5) : 'changed'), enumerable: true });
+    assert.deepEqual(Buffer.from(packer.encodeFrame(shifty)), Buffer.from([0x92, 0x01, 0xc4, 2, 4, 5]));
+    assert.equal(n, 1);
+  });
+
+  it('keeps no item alive: bytes in an array that went to the encoder instead (a string after them) can be collected', async () => {
+    const { setFlagsFromString } = await import('node:v8');
+    const { runInNewContext } = await import('node:vm');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const refs: Array<WeakRef<object>> = [];
+    (() => {
+      for (let i = 0; i < 20; i++) {
+        const big = new Uint8Array(1 << 20);
+        refs.push(new WeakRef(big));
+        packer.encodeFrame([big, 'not direct']);
+        packer.encodeFrame([big, big]);
+      }
+    })();
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await sleep(10);
+    }
+    const alive = refs.filter((r) => r.deref() !== undefined).length;
+    assert.equal(alive, 0, `${alive} buffers (1 MiB each) are still held by the encoder's scratch list`);
+  });
+
+  it('tcp: a server and a client exchange bytes of every header size through these frames', async () => {
+    await using server = await serveRpc({ wrap: method((a: Uint8Array, b: Uint8Array) => [b.byteLength, a, b]) }, { bind: endpoint() });
+    await using client = await connectRpc({ connect: server.transport.bindings[0]!, timeout: 10_000 });
+    for (const n of sizes) {
+      const got = (await client.call.wrap(bytesOf(n), bytesOf(n + 1))) as [number, Uint8Array, Uint8Array];
+      assert.equal(got[0], n + 1);
+      assert.deepEqual(Buffer.from(got[1]), Buffer.from(bytesOf(n)));
+      assert.deepEqual(Buffer.from(got[2]), Buffer.from(bytesOf(n + 1)));
+    }
   });
 });
 

@@ -103,6 +103,63 @@ describe('packer', () => {
     }
   });
 
+  it('reads bins, alone and in short arrays, the same on its fast path as the full decoder, malformed ones included', () => {
+    const packer = new Packer();
+    const bin = (type: number, length: number, have = length) => {
+      const size = type === 0xc4 ? 1 : type === 0xc5 ? 2 : 4;
+      const header = Buffer.alloc(1 + size);
+      header[0] = type;
+      header.writeUIntBE(length, 1, size);
+      return Buffer.concat([header, Buffer.alloc(have, 0xab)]);
+    };
+    // Each header form, minimal or not, whole, cut short, or declaring past the frame.
+    const items: Buffer[] = [Buffer.from([0x01]), Buffer.from([0xc0]), Buffer.from([0xa1, 0x61]), Buffer.from([0xc1])];
+    for (const type of [0xc4, 0xc5, 0xc6]) {
+      for (const length of [0, 1, 254]) items.push(bin(type, length), bin(type, length + 1, length));
+      items.push(bin(type, 0).subarray(0, 2));
+    }
+    items.push(bin(0xc5, 300), bin(0xc6, 70000), bin(0xc6, 0xffffffff, 3));
+    const frames: Buffer[] = [...items];
+    for (const a of items) {
+      frames.push(Buffer.concat([Buffer.from([0x91]), a]), Buffer.concat([Buffer.from([0x92, 0x05]), a]));
+      for (const b of items) frames.push(Buffer.concat([Buffer.from([0x92]), a, b]));
+      // One item too many, one too few, and a byte after the array.
+      frames.push(Buffer.concat([Buffer.from([0x91]), a, a]), Buffer.concat([Buffer.from([0x93]), a, a]), Buffer.concat([Buffer.from([0x91]), a, Buffer.from([0x00])]));
+    }
+    for (const frame of frames) {
+      let expected: unknown;
+      try {
+        expected = referenceDecode(frame, { useBigInt64: true });
+      } catch {
+        assert.throws(() => packer.decode(frame), `${frame.subarray(0, 24).toString('hex')} is refused`);
+        continue;
+      }
+      const got = packer.decode(frame);
+      assert.deepEqual(got, expected, frame.subarray(0, 24).toString('hex'));
+      // A bin is a view of the frame, of the frame's own class, as the library's is.
+      const firstBin = (v: unknown): unknown => (Array.isArray(v) ? v.find((x) => x instanceof Uint8Array) : v);
+      if (firstBin(expected) instanceof Uint8Array) {
+        assert.equal(Object.getPrototypeOf(firstBin(got)), Object.getPrototypeOf(firstBin(expected)));
+        assert.equal((firstBin(got) as Uint8Array).buffer, frame.buffer);
+      }
+    }
+  });
+
+  it('applies every decode limit to bins and short arrays on its fast path', () => {
+    const frames = {
+      bin: Buffer.from([0xc4, 3, 1, 2, 3]),
+      binItem: Buffer.from([0x92, 0x01, 0xc4, 3, 1, 2, 3]),
+      pair: Buffer.from([0x92, 0x01, 0x02]),
+    };
+    assert.throws(() => new Packer({}, { maxBinLength: 2 }).decode(frames.bin), /bin length \(3\) > maxBinLength \(2\)/);
+    assert.throws(() => new Packer({}, { maxBinLength: 2 }).decode(frames.binItem), /maxBinLength/);
+    assert.deepEqual(new Packer({}, { maxBinLength: 3 }).decode(frames.binItem), [1, Buffer.from([1, 2, 3])]);
+    assert.throws(() => new Packer({}, { maxArrayLength: 1 }).decode(frames.pair), /maxArrayLength/);
+    assert.throws(() => new Packer({}, { maxItems: 1 }).decode(frames.pair), /maxItems/);
+    assert.throws(() => new Packer({}, { maxDepth: 0 }).decode(frames.pair), /Max depth/);
+    assert.deepEqual(new Packer({}, { maxDepth: 1, maxItems: 2, maxArrayLength: 2 }).decode(frames.pair), [1, 2]);
+  });
+
   it('decodes maps with non-string keys to Map and encodes Map back', () => {
     const packer = new Packer();
     const map = new Map<unknown, unknown>([[1, 'one'], ['s', { nested: new Map([[[1, 2], true]]) }]]);

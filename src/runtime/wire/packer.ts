@@ -11,6 +11,7 @@
  */
 import { DecodeError, Decoder, Encoder, ExtData, type DecoderOptions, type ExtensionCodecType } from '@msgpack/msgpack';
 import { EncodeError } from '../errors/errors.js';
+import { directFrame, directValue, NOT_DIRECT, type DirectLimits } from './direct-frames.js';
 import { largeBuffer, lend, SMALL_FRAME_BYTES } from './frame-memory.js';
 
 /** A value class and how it becomes bytes inside an ext type, and back. */
@@ -308,7 +309,8 @@ export class Packer {
   readonly #encoder: Encoder;
   readonly #codec: TranslatorCodec;
   readonly #decoder: WireDecoder;
-  readonly #maxArrayLength: number;
+  readonly #limits: DirectLimits;
+  readonly #isPlain = (object: object): boolean => this.#codec.isPlain(object);
   /** Non-string keys met in the current decode, by token index. */
   #keys: unknown[] = [];
   /**
@@ -320,7 +322,7 @@ export class Packer {
   constructor(table: TranslationTable = {}, limits: DecodeLimits = {}) {
     const codec = (this.#codec = new TranslatorCodec(toMap(table)));
     const { maxDepth, maxItems, ...lengths } = { ...DEFAULT_DECODE_LIMITS, ...limits };
-    this.#maxArrayLength = lengths.maxArrayLength;
+    this.#limits = { maxBinLength: lengths.maxBinLength, maxArrayLength: lengths.maxArrayLength, maxItems, maxDepth };
     // ignoreUndefined: `{ note: undefined }` is an absent optional property, not a null one.
     this.#encoder = new WireEncoder({ extensionCodec: codec, useBigInt64: true, ignoreUndefined: true });
     const decoder = new WireDecoder({
@@ -352,12 +354,8 @@ export class Packer {
    * application may keep, or make views of.
    */
   encodeFrame(value: unknown): Uint8Array {
-    const oneByte = oneByteFrame(value);
-    if (oneByte !== undefined) return oneByte;
-    if (Array.isArray(value) && value.length < 16) {
-      const short = shortArrayFrame(value);
-      if (short !== undefined && this.#codec.isPlain(value)) return short;
-    }
+    const direct = directFrame(value, this.#isPlain);
+    if (direct !== undefined) return direct;
     // A large message's buffer is its own (#encode gave the encoder another); a small
     // one's is Node's shared pool, which lend() leaves alone.
     const bytes = this.#encode(value);
@@ -391,21 +389,9 @@ export class Packer {
 
   /** Decodes one value; throws `DecodeError` (from @msgpack/msgpack) on malformed input. */
   decode(bytes: Uint8Array): unknown {
-    // One-byte values (small ints, nil, booleans) and short arrays of them are most
-    // replies and many argument lists: read without setting the decoder up.
-    const length = bytes.byteLength;
-    if (length === 1) {
-      const value = oneByte(bytes[0]!);
-      if (value !== NOT_ONE_BYTE) return value;
-    } else if (length <= 16 && bytes[0] === 0x90 + length - 1 && length - 1 <= this.#maxArrayLength) {
-      const items: unknown[] = [];
-      for (let i = 1; i < length; i++) {
-        const value = oneByte(bytes[i]!);
-        if (value === NOT_ONE_BYTE) break;
-        items.push(value);
-      }
-      if (items.length === length - 1) return items;
-    }
+    // Most replies and many argument lists are read without setting the decoder up.
+    const direct = directValue(bytes, this.#limits);
+    if (direct !== NOT_DIRECT) return direct;
     const outer = this.#keys;
     this.#keys = [];
     try {
@@ -418,67 +404,6 @@ export class Packer {
       this.#keys = outer;
     }
   }
-}
-
-const NOT_ONE_BYTE = Symbol('not a one-byte value');
-
-/*
- * The frames of the values msgpack writes in one byte (small integers, nil, booleans),
- * which most replies are, by that byte: made once and shared, as nothing writes to a
- * frame once it is made, and zeromq.js copies one this small when it sends it.
- */
-const ONE_BYTE_FRAMES: Buffer[] = [];
-for (const code of [...Array(0x80).keys(), ...Array.from({ length: 32 }, (_, i) => 0xe0 + i), 0xc0, 0xc2, 0xc3]) {
-  ONE_BYTE_FRAMES[code] = Buffer.from([code]);
-}
-/** The frame of nil: also the body of the server's acknowledgement of a cancel. */
-export const NIL_FRAME = ONE_BYTE_FRAMES[0xc0]!;
-
-/** The shared frame of a one-byte value (as the encoder writes it: -0 as 0, `undefined` as nil), or `undefined`. */
-function oneByteFrame(value: unknown): Uint8Array | undefined {
-  const code = oneByteCode(value);
-  return code === NOT_ONE_BYTE_CODE ? undefined : ONE_BYTE_FRAMES[code];
-}
-
-const NOT_ONE_BYTE_CODE = -1;
-
-/** The byte msgpack writes a one-byte value as, or NOT_ONE_BYTE_CODE. */
-function oneByteCode(value: unknown): number {
-  if (typeof value === 'number') return Number.isInteger(value) && value >= -32 && value <= 127 ? value & 0xff : NOT_ONE_BYTE_CODE;
-  if (value === null || value === undefined) return 0xc0;
-  if (typeof value === 'boolean') return value ? 0xc3 : 0xc2;
-  return NOT_ONE_BYTE_CODE;
-}
-
-/** The codes of a short array's items, read once each (an item behind a getter may change). */
-const shortCodes = new Uint8Array(15);
-
-/**
- * The frame of an array of up to 15 one-byte values (`[1, 2]`, `[id, true]`): many
- * argument lists are one, and writing them directly skips the encoder. `undefined` at
- * the first item that is anything else, which most argument lists have. (The caller
- * still checks that no translator takes the array.)
- */
-function shortArrayFrame(items: readonly unknown[]): Uint8Array | undefined {
-  const length = items.length;
-  for (let i = 0; i < length; i++) {
-    const code = oneByteCode(items[i]);
-    if (code === NOT_ONE_BYTE_CODE) return undefined;
-    shortCodes[i] = code;
-  }
-  const frame = Buffer.allocUnsafe(length + 1);
-  frame[0] = 0x90 + length;
-  for (let i = 0; i < length; i++) frame[i + 1] = shortCodes[i]!;
-  return frame;
-}
-
-/** The value of a one-byte msgpack encoding, or NOT_ONE_BYTE. */
-function oneByte(b: number): unknown {
-  if (b <= 0x7f) return b;
-  if (b >= 0xe0) return b - 0x100;
-  if (b === 0xc0) return null;
-  if (b === 0xc2 || b === 0xc3) return b === 0xc3;
-  return NOT_ONE_BYTE;
 }
 
 function toMap(table: TranslationTable): ReadonlyMap<number, Translator> {
