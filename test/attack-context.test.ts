@@ -239,6 +239,26 @@ describe('attack: cancels', () => {
     assert.equal(server.running, 1);
   });
 
+  it('keeps cancel keys apart when their numbers collide: envelopes that differ only past the bytes hashed (tcp)', async () => {
+    const service = holding();
+    await using server = await serveRpc(service.handler, { bind: endpoint() });
+    await using peer = new Peer(server.transport.bindings[0]!);
+    // Extra envelope frames of 100 bytes, alike for their first 64: one number, three keys.
+    const forged = (last: number) => Buffer.concat([Buffer.alloc(99, 0x61), Buffer.from([last])]);
+    for (const last of [1, 2, 3]) await peer.send([forged(last), ...callFrames(undefined, 7, 'hold')]);
+    await waitFor(() => server.running === 3, 2000, 'the three calls to run');
+    await peer.send([forged(2), ...cancelFrames(7)]);
+    await waitFor(() => service.aborts.length === 1, 2000, 'the cancel of the second call');
+    await sleep(50);
+    assert.equal(server.running, 2, 'only the call the cancel named ended');
+    await peer.send([forged(9), ...cancelFrames(7)]);
+    await sleep(100);
+    assert.equal(server.running, 2, 'a cancel with no matching envelope ends nothing');
+    for (const last of [3, 1]) await peer.send([forged(last), ...cancelFrames(7)]);
+    await waitFor(() => server.running === 0, 2000, 'the cancels of the other two');
+    assert.equal(service.aborts.length, 3);
+  });
+
   it('reads cancels while running as many calls as it may: calls their callers gave up on end, and the server serves again', async () => {
     const service = holding();
     await using server = await serveRpc(service.handler, { bind: endpoint(), concurrency: 4 });

@@ -20,6 +20,7 @@ import { createSocket, Service } from '../socket/service.js';
 import { byteLength } from '../socket/send-queue.js';
 import { DESCRIBE_METHOD, describeHandler } from '../handlers/describe.js';
 import { factoryOptions, type GeneratedCaller } from './generated-caller.js';
+import { CallIndex } from './call-index.js';
 
 export interface RpcServerOptions extends ServerOptions {
   /**
@@ -65,7 +66,7 @@ export class RpcServer extends Service {
   /** `performance.now()` of the last call that was not zrpc's own (health probes do not count). */
   #lastCall = 0;
   /** Running calls a zrpc client may cancel, by routing envelope and request id. */
-  readonly #cancellable = new Map<string, CallContext>();
+  readonly #cancellable = new CallIndex<CallContext>();
   /** The errors cancels settled calls with: such calls get no reply (their caller forgot them). */
   readonly #cancels = new WeakSet<object>();
   readonly #maxContextBytes: number;
@@ -132,7 +133,7 @@ export class RpcServer extends Service {
    */
   readonly #held: HeldCall[] = [];
   /** The held calls a cancel can reach, by the key of `#cancellable`. */
-  readonly #heldByKey = new Map<string, HeldCall>();
+  readonly #heldByKey = new CallIndex<HeldCall>();
   #heldBytes = 0;
   /** Set while a wait for a free slot is under way. */
   #slotWait: Promise<void> | undefined;
@@ -142,10 +143,9 @@ export class RpcServer extends Service {
   #onMessage(frames: Buffer[]): void {
     if ((this.#held.length > 0 || this.#dispatcher.full) && !jumpsTheQueue(frames)) {
       // Its deadline counts from now, not from when a slot frees up (WIRE.md).
-      const key = cancelKey(frames, frames[frames.length - 4]!, envelopeEndOf(frames));
-      const held: HeldCall = { frames, bytes: byteLength(frames), receivedAt: performance.now(), key };
+      const held: HeldCall = { frames, bytes: byteLength(frames), receivedAt: performance.now() };
       this.#held.push(held);
-      this.#heldByKey.set(held.key, held);
+      this.#heldByKey.set(frames, envelopeEndOf(frames), frames[frames.length - 4]!, held);
       this.#heldBytes += held.bytes;
       this.#waitForSlot();
       return;
@@ -172,7 +172,8 @@ export class RpcServer extends Service {
     while (this.#held.length > 0 && !this.#dispatcher.full && !this.closed) {
       const held = this.#held.shift()!;
       this.#heldBytes -= held.bytes;
-      if (this.#heldByKey.get(held.key) === held) this.#heldByKey.delete(held.key);
+      const frames = held.frames;
+      this.#heldByKey.delete(frames, envelopeEndOf(frames), frames[frames.length - 4]!, held);
       this.#onRequest(held.frames, held.receivedAt);
     }
     if (this.closed) {
@@ -234,15 +235,15 @@ export class RpcServer extends Service {
       const result = this.#dispatcher.call(name, call, context);
       if (result instanceof Promise) {
         // A call still running can be cancelled by its caller (a zrpc client; WIRE.md).
-        const key = cancelKey(envelope, header, envelope.length);
-        this.#cancellable.set(key, context);
+        const end = envelope.length;
+        this.#cancellable.set(envelope, end, header, context);
         result.then(
           (value) => {
-            this.#forget(key, context);
+            this.#forget(envelope, end, header, context);
             if (!context.pastDeadline) this.#reply(envelope, header, name, value);
           },
           (error) => {
-            this.#forget(key, context);
+            this.#forget(envelope, end, header, context);
             // A cancelled call's caller forgot it; past its deadline, the caller stopped waiting.
             if (!this.#cancels.has(error as object) && !context.pastDeadline) this.#replyError(envelope, header, name, error);
           },
@@ -259,8 +260,8 @@ export class RpcServer extends Service {
    * A call ended: its key no longer leads to it. Only if it still does: a cancelled call
    * ends when its handler does, and by then its caller may have reused the request id.
    */
-  #forget(key: string, context: CallContext): void {
-    if (this.#cancellable.get(key) === context) this.#cancellable.delete(key);
+  #forget(envelope: Buffer[], end: number, header: Buffer, context: CallContext): void {
+    this.#cancellable.delete(envelope, end, header, context);
   }
 
   /** The context of a call that came with a context frame: deadline, metadata, proven CURVE key. */
@@ -295,22 +296,22 @@ export class RpcServer extends Service {
    * read here (WIRE.md, "Cancel").
    */
   #cancel(envelope: Buffer[], header: Buffer): void {
-    const key = cancelKey(envelope, header, envelope.length);
-    const context = this.#cancellable.get(key);
+    const end = envelope.length;
+    const context = this.#cancellable.get(envelope, end, header);
     this.#send([...envelope, CANCEL_ACK_FRAME], encodeReplyHeader(this.#prefix, header, false), NIL_FRAME);
     if (!context) {
       // Still waiting for a slot: it never runs. (A search of at most MAX_HELD_CALLS, and
       // only for a cancel that names a held call, which its sender had to send first.)
-      const held = this.#heldByKey.get(key);
+      const held = this.#heldByKey.get(envelope, end, header);
       if (held) {
-        this.#heldByKey.delete(key);
+        this.#heldByKey.delete(envelope, end, header);
         this.#held.splice(this.#held.indexOf(held), 1);
         this.#heldBytes -= held.bytes;
       }
       // Otherwise already answered, or never here (a cancel may cross its reply): nothing to abort.
       return;
     }
-    this.#cancellable.delete(key);
+    this.#cancellable.delete(envelope, end, header);
     const error = new CallAbortedError(`${context.method}: cancelled by the caller`);
     this.#cancels.add(error);
     this.#dispatcher.cancel(context, error);
@@ -373,7 +374,6 @@ interface HeldCall {
   readonly bytes: number;
   /** `performance.now()` on arrival (the monotonic clock: a wall-clock step moves no deadline). */
   readonly receivedAt: number;
-  readonly key: string;
 }
 
 /** Calls held while the server is full, at most (or their bytes). */
@@ -397,16 +397,6 @@ function envelopeEndOf(frames: readonly Buffer[]): number {
   return count >= 6 && isContextFrame(frames[count - 5]!) ? count - 5 : count - 4;
 }
 
-/**
- * Who sent a call and which of theirs it is: the request id and the routing envelope
- * (the first `envelopeEnd` frames), each frame after its length, so no two envelopes
- * make the same key.
- */
-function cancelKey(frames: readonly Buffer[], header: Buffer, envelopeEnd: number): string {
-  let key = header.toString('latin1', 4, 8);
-  for (let i = 0; i < envelopeEnd; i++) key += `${frames[i]!.byteLength}:${frames[i]!.toString('latin1')}`;
-  return key;
-}
 
 /**
  * Serves `handler` over request/reply: `await serveRpc(new Api(), { bind: 'tcp://127.0.0.1:5555' })`.
