@@ -406,6 +406,51 @@ describe('the directly written frames of byte strings, alone and in short arrays
     assert.equal(alive, 0, `${alive} buffers (1 MiB each) are still held by the encoder's scratch list`);
   });
 
+  it('keeps no item alive after a throw: bytes read before a throwing getter, or before a detached view, can be collected', async () => {
+    const { setFlagsFromString } = await import('node:v8');
+    const { runInNewContext } = await import('node:vm');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const refs: Array<WeakRef<object>> = [];
+    (() => {
+      for (let i = 0; i < 4; i++) {
+        // The library's encoder throws here too: only what the scratch list holds afterwards is at stake.
+        const before = new Uint8Array(1 << 20);
+        refs.push(new WeakRef(before));
+        const throwing: unknown[] = [before, 1];
+        Object.defineProperty(throwing, 1, { get: () => { throw new Error('a getter that throws'); } });
+        assert.throws(() => packer.encodeFrame(throwing), /a getter that throws/);
+        const after = new Uint8Array(1 << 20);
+        refs.push(new WeakRef(after));
+        const detached = new Uint8Array(new ArrayBuffer(4));
+        structuredClone(detached.buffer, { transfer: [detached.buffer] });
+        assert.throws(() => packer.encodeFrame([detached, after]), TypeError);
+        assert.throws(() => packer.encode([detached, after]), TypeError, 'the library refuses it alike');
+      }
+    })();
+    // Later arrays of one-byte values only, as most argument lists are: they overwrite no slot.
+    packer.encodeFrame([1, 2]);
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await sleep(10);
+    }
+    const alive = refs.filter((r) => r.deref() !== undefined).length;
+    assert.equal(alive, 0, `${alive} buffers (1 MiB each) are still held by the encoder's scratch list after encodeFrame threw`);
+  });
+
+  it("reads an array's length once: a Proxy whose length changes gets a frame of one length, never a wrong type byte", () => {
+    const shifting = () => {
+      let reads = 0;
+      const target = Array.from({ length: 40 }, (_, i) => (i < 20 ? i : Uint8Array.of(i)));
+      return new Proxy(target, { get: (t, key, r) => (key === 'length' ? (reads++ === 0 ? 3 : 40) : Reflect.get(t, key, r)) });
+    };
+    const frame = Buffer.from(packer.encodeFrame(shifting()));
+    // 0x93 and the three items the first length promised (the direct path reads it once);
+    // before, it read it again, wrote 0x90 + 40 (0xb8, a str header) and ran past its scratch list.
+    assert.equal(frame[0], 0x93, `type byte 0x${frame[0]!.toString(16)}`);
+    assert.deepEqual(frame, Buffer.from([0x93, 0, 1, 2]));
+  });
+
   it('tcp: a server and a client exchange bytes of every header size through these frames', async () => {
     await using server = await serveRpc({ wrap: method((a: Uint8Array, b: Uint8Array) => [b.byteLength, a, b]) }, { bind: endpoint() });
     await using client = await connectRpc({ connect: server.transport.bindings[0]!, timeout: 10_000 });

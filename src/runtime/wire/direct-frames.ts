@@ -99,48 +99,47 @@ export function directFrame(value: unknown, isPlain: (object: object) => boolean
     writeBin(frame, 0, value);
     return frame;
   }
-  if (!Array.isArray(value) || value.length > 15) return undefined;
-  return arrayFrame(value, isPlain);
+  if (!Array.isArray(value)) return undefined;
+  // Read once: a Proxy's length may change between two reads, and the scratch lists hold 15.
+  const count = value.length;
+  return count <= 15 ? arrayFrame(value, count, isPlain) : undefined;
 }
 
 /** An array of one-byte values and plain byte strings, each item read once; else `undefined`. */
-function arrayFrame(items: readonly unknown[], isPlain: (object: object) => boolean): Uint8Array | undefined {
-  const count = items.length;
+function arrayFrame(items: readonly unknown[], count: number, isPlain: (object: object) => boolean): Uint8Array | undefined {
   let size = 1;
   let i = 0;
-  for (; i < count; i++) {
-    const item = items[i];
-    const code = oneByteCode(item);
-    if (code !== NOT_ONE_BYTE_CODE) {
-      itemCodes[i] = code;
-      size += 1;
-    } else if (isBytes(item) && isPlain(item)) {
-      itemCodes[i] = BIN_ITEM;
-      itemBytes[i] = item;
-      size += binHeaderSize(item.byteLength) + item.byteLength;
-    } else break;
-  }
-  // Asked last, as the library's encoder asks first: most arrays are refused above, and
-  // cheaper so. The array's own translator still wins over its items'.
-  const direct = i === count && isPlain(items);
-  let frame: Uint8Array | undefined;
-  if (direct) {
-    frame = frameOf(size);
-    frame[0] = 0x90 + count;
-  }
-  let at = 1;
-  for (let j = 0; j < i; j++) {
-    const code = itemCodes[j]!;
-    if (code !== BIN_ITEM) {
-      if (frame) frame[at++] = code;
-      continue;
+  try {
+    for (; i < count; i++) {
+      const item = items[i];
+      const code = oneByteCode(item);
+      if (code !== NOT_ONE_BYTE_CODE) {
+        itemCodes[i] = code;
+        size += 1;
+      } else if (isBytes(item) && isPlain(item)) {
+        itemCodes[i] = BIN_ITEM;
+        itemBytes[i] = item;
+        size += binHeaderSize(item.byteLength) + item.byteLength;
+      } else break;
     }
-    // Let go of every item held, written or not: the scratch list must not keep an
-    // application's buffer alive.
-    if (frame) at = writeBin(frame, at, itemBytes[j]!);
-    itemBytes[j] = undefined;
+    // Asked last, as the library's encoder asks first: most arrays are refused above, and
+    // cheaper so. The array's own translator still wins over its items'.
+    if (i !== count || !isPlain(items)) return undefined;
+    const frame = frameOf(size);
+    frame[0] = 0x90 + count;
+    let at = 1;
+    for (let j = 0; j < count; j++) {
+      const code = itemCodes[j]!;
+      if (code === BIN_ITEM) at = writeBin(frame, at, itemBytes[j]!);
+      else frame[at++] = code;
+    }
+    return frame;
+  } finally {
+    // Let go of every item held, written or not, and whatever threw (a getter, a detached
+    // view): the scratch list must not keep an application's buffer alive. Slot i too:
+    // its item may be stored when its byteLength throws.
+    for (let j = 0; j <= i && j < count; j++) itemBytes[j] = undefined;
   }
-  return frame;
 }
 
 /** What `directValue` returns for a frame it leaves to the library. */
