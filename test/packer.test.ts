@@ -145,6 +145,38 @@ describe('packer', () => {
     }
   });
 
+  it('holds no large frame once decoded, refused or not, while later frames take the fast path', async () => {
+    const { setFlagsFromString } = await import('node:v8');
+    const { runInNewContext } = await import('node:vm');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const packer = new Packer();
+    const refs: Array<WeakRef<object>> = [];
+    (() => {
+      // A request the library reads (a map), and one it refuses at its end: bytes a peer chose.
+      const accepted = Buffer.from(packer.encode([{ blob: new Uint8Array(1 << 22) }]));
+      refs.push(new WeakRef(accepted));
+      assert.equal((packer.decode(accepted) as [{ blob: Uint8Array }])[0].blob.byteLength, 1 << 22);
+      const refused = Buffer.alloc(1 << 22, 0x01);
+      refused[0] = 0xdc; // array 16, of 0xffff items: one byte short at the end
+      refused.writeUInt16BE(0xffff, 1);
+      refs.push(new WeakRef(refused));
+      assert.throws(() => packer.decode(refused));
+    })();
+    // Then only what the fast path reads: bins, alone or in short arrays, and small ints.
+    for (let i = 0; i < 100; i++) {
+      packer.decode(Buffer.from([0x92, 0xc4, 1, i, 0xc4, 0]));
+      packer.decode(Buffer.from([0xc4, 1, i]));
+      packer.decode(Buffer.from([0x92, 1, 2]));
+    }
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const alive = refs.filter((r) => r.deref() !== undefined).length;
+    assert.equal(alive, 0, `${alive} frames of 4 MiB are still held by the library's decoder (its last input)`);
+  });
+
   it('applies every decode limit to bins and short arrays on its fast path', () => {
     const frames = {
       bin: Buffer.from([0xc4, 3, 1, 2, 3]),

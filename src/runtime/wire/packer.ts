@@ -89,7 +89,21 @@ class WireDecoder extends Decoder {
     super(options);
     this.options = options;
   }
+
+  /**
+   * Drops the library's hold on its last input: it keeps the frame (and, after a throw,
+   * what it had read of it) until its next decode, and frames read directly
+   * (direct-frames.ts), most of them, start none. Not while a decode is under way (an
+   * ext unpacker re-entering `Packer.decode` ran a clone, and this one is still reading).
+   */
+  letGo(): void {
+    const self = this as unknown as DecoderInternals;
+    if (self.entered) return;
+    self.reinitializeState();
+    self.setBuffer(EMPTY_FRAME);
+  }
 }
+const EMPTY_FRAME = new Uint8Array(0);
 /* The library clones a decoder that an ext unpacker re-enters; the clone must be ours. */
 (WireDecoder.prototype as unknown as { clone(): WireDecoder }).clone = function (this: WireDecoder) {
   const clone = new WireDecoder(this.options);
@@ -117,9 +131,12 @@ interface DecoderInternals {
   maxItems: number;
   items: number;
   owed: number[];
+  entered: boolean;
+  reinitializeState(): void;
+  setBuffer(buffer: Uint8Array): void;
 }
 const decoderProto = WireDecoder.prototype as unknown as DecoderInternals;
-requireMethods(decoderProto, ['clone', 'readU64AsBigInt', 'readI64AsBigInt', 'readU64', 'readI64', 'pushArrayState', 'pushMapState']);
+requireMethods(decoderProto, ['clone', 'readU64AsBigInt', 'readI64AsBigInt', 'readU64', 'readI64', 'pushArrayState', 'pushMapState', 'reinitializeState', 'setBuffer']);
 /*
  * The library allocates an array or map as soon as its header declares a size, so 15
  * bytes could ask for millions of slots, and a few hundred nested headers for billions.
@@ -402,6 +419,8 @@ export class Packer {
       return restoreKeys(value, this.#keys);
     } finally {
       this.#keys = outer;
+      // A small frame held costs little; a large one is let go of (one DataView the less).
+      if (bytes.byteLength > SMALL_FRAME_BYTES) this.#decoder.letGo();
     }
   }
 }
