@@ -449,6 +449,9 @@ describe('the directly written frames of byte strings, alone and in short arrays
     // before, it read it again, wrote 0x90 + 40 (0xb8, a str header) and ran past its scratch list.
     assert.equal(frame[0], 0x93, `type byte 0x${frame[0]!.toString(16)}`);
     assert.deepEqual(frame, Buffer.from([0x93, 0, 1, 2]));
+    // A length that is no count goes to the encoder, which writes what it iterates.
+    const fractional = new Proxy([1, 2, 3], { get: (t, key, r) => (key === 'length' ? 2.5 : Reflect.get(t, key, r)) });
+    assert.deepEqual(Buffer.from(packer.encodeFrame(fractional)), Buffer.from(packer.encode(fractional)));
   });
 
   it('tcp: a server and a client exchange bytes of every header size through these frames', async () => {
