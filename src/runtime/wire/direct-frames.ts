@@ -78,6 +78,8 @@ function frameOf(size: number): Uint8Array {
   return frame;
 }
 
+const ARRAY_ITERATOR = Array.prototype[Symbol.iterator];
+
 /** The items of the array being written, read once each (an item behind a getter may change). */
 const itemCodes = new Int16Array(15);
 const itemBytes: Array<Uint8Array | undefined> = new Array(15).fill(undefined);
@@ -99,7 +101,8 @@ export function directFrame(value: unknown, isPlain: (object: object) => boolean
     writeBin(frame, 0, value);
     return frame;
   }
-  if (!Array.isArray(value)) return undefined;
+  // The encoder writes what an array's iterator yields: one of its own is left to it.
+  if (!Array.isArray(value) || value[Symbol.iterator] !== ARRAY_ITERATOR) return undefined;
   // Read once: a Proxy's length may change between two reads, and the scratch lists hold 15.
   const count = value.length;
   return count <= 15 ? arrayFrame(value, count, isPlain) : undefined;
