@@ -4,8 +4,10 @@
  * answered later than it arrived is entered here, so the key is a number: a key string
  * built from the frames cost about 0.8 us of each such call. Envelopes that share a
  * number are told apart frame by frame, byte for byte, so no split of the same bytes
- * into other frames is mistaken for another caller.
+ * into other frames is mistaken for another caller; where many share one (a peer can
+ * make them), by their digests first (`findIn`).
  */
+import { createHash } from 'node:crypto';
 import { replyRequestId } from '../wire/header.js';
 
 interface Entry<T> {
@@ -14,12 +16,14 @@ interface Entry<T> {
   readonly end: number;
   readonly requestId: number;
   readonly value: T;
+  /** The envelope's digest, once a lookup among keys that share a number needed it. */
+  digest?: string;
 }
 
 /**
  * Bytes of each envelope frame the number is made from: a peer chooses the frames after
  * its own routing id, and hashing megabytes of them would be work done for it. Longer
- * frames that agree on these bytes share a number and are compared.
+ * frames that agree on these bytes share a number and are told apart by `findIn`.
  */
 const HASHED_BYTES = 64;
 
@@ -38,7 +42,7 @@ export class CallIndex<T> {
       this.#slots.set(slot, sameKey(found, frames, end, requestId) ? entry : [found, entry]);
       return;
     }
-    const at = found.findIndex((e) => sameKey(e, frames, end, requestId));
+    const at = findIn(found, entry);
     if (at >= 0) found[at] = entry;
     else found.push(entry);
   }
@@ -48,7 +52,7 @@ export class CallIndex<T> {
     const found = this.#slots.get(slotOf(frames, end, requestId));
     if (found === undefined) return undefined;
     if (!Array.isArray(found)) return sameKey(found, frames, end, requestId) ? found.value : undefined;
-    return found.find((e) => sameKey(e, frames, end, requestId))?.value;
+    return found[findIn(found, { frames, end, requestId, value: undefined })]?.value;
   }
 
   /**
@@ -60,9 +64,11 @@ export class CallIndex<T> {
     const slot = slotOf(frames, end, requestId);
     const found = this.#slots.get(slot);
     if (found === undefined) return false;
-    const matches = (e: Entry<T>) => sameKey(e, frames, end, requestId) && (value === undefined || e.value === value);
-    if (!Array.isArray(found)) return matches(found) && this.#slots.delete(slot);
-    const at = found.findIndex(matches);
+    if (!Array.isArray(found)) {
+      return (value === undefined || found.value === value) && sameKey(found, frames, end, requestId) && this.#slots.delete(slot);
+    }
+    // `value` is one call's own: the entry that holds it is the one to check, byte for byte.
+    const at = value === undefined ? findIn(found, { frames, end, requestId, value }) : found.findIndex((e) => e.value === value && sameKey(e, frames, end, requestId));
     if (at < 0) return false;
     found.splice(at, 1);
     if (found.length === 1) this.#slots.set(slot, found[0]!);
@@ -91,6 +97,36 @@ function sameKey<T>(entry: Entry<T>, frames: readonly Uint8Array[], end: number,
   if (entry.requestId !== requestId || entry.end !== end) return false;
   for (let i = 0; i < end; i++) if (!sameBytes(entry.frames[i]!, frames[i]!)) return false;
   return true;
+}
+
+/**
+ * Where the key of `probe` is among entries that share its number. A peer can make as
+ * many share one as it has calls running or held (frames alike for their first bytes,
+ * or a real collision), each thousands of frames or megabytes long: comparing the probe
+ * with each, byte for byte, would cost that much per call, cancel and forget. Digests
+ * (SHA-256, which no peer can make collide) tell them apart at a constant cost each,
+ * each made once per envelope; only the entry whose digest matches is compared.
+ */
+function findIn<T>(list: ReadonlyArray<Entry<T>>, probe: Entry<T | undefined>): number {
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i]!;
+    if (e.requestId !== probe.requestId || e.end !== probe.end) continue;
+    probe.digest ??= digestOf(probe.frames, probe.end);
+    e.digest ??= digestOf(e.frames, e.end);
+    if (e.digest === probe.digest && sameKey(e, probe.frames, probe.end, probe.requestId)) return i;
+  }
+  return -1;
+}
+
+/** A digest of the envelope `frames[0..end)`: each frame's length, then its bytes. */
+function digestOf(frames: readonly Uint8Array[], end: number): string {
+  const hash = createHash('sha256');
+  const length = Buffer.allocUnsafe(4);
+  for (let i = 0; i < end; i++) {
+    length.writeUInt32LE(frames[i]!.byteLength);
+    hash.update(length).update(frames[i]!);
+  }
+  return hash.digest('base64');
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -304,14 +304,14 @@ export class RpcServer extends Service {
       // only for a cancel that names a held call, which its sender had to send first.)
       const held = this.#heldByKey.get(envelope, end, header);
       if (held) {
-        this.#heldByKey.delete(envelope, end, header);
+        this.#heldByKey.delete(envelope, end, header, held);
         this.#held.splice(this.#held.indexOf(held), 1);
         this.#heldBytes -= held.bytes;
       }
       // Otherwise already answered, or never here (a cancel may cross its reply): nothing to abort.
       return;
     }
-    this.#cancellable.delete(envelope, end, header);
+    this.#cancellable.delete(envelope, end, header, context);
     const error = new CallAbortedError(`${context.method}: cancelled by the caller`);
     this.#cancels.add(error);
     this.#dispatcher.cancel(context, error);
