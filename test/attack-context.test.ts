@@ -28,6 +28,7 @@ import {
   type Interceptor,
 } from 'zrpc';
 import { encodeReplyHeader, encodeRequestHeader, REPLY_HEADER_SIZE } from '../src/runtime/wire/header.js';
+import { callIndexWork } from '../src/runtime/patterns/call-index.js';
 import { CANCEL_FRAME, encodeCallContext } from '../src/runtime/wire/context-frame.js';
 import { curveProof } from '../src/runtime/socket/curve-proof.js';
 import { heapMiB, misbehavingRouter, rssMiB, watchRejections } from './support/attacks.js';
@@ -369,6 +370,113 @@ describe('attack: cancels', () => {
     const grown = heapMiB() - heap0;
     console.log(`# 3,000 calls cancelled / past deadline / answered: heap +${grown.toFixed(1)} MiB`);
     assert.ok(grown < 8, `heap grew ${grown.toFixed(1)} MiB`);
+  });
+});
+
+/**
+ * Envelopes a raw DEALER makes share one number of the cancel index (call-index.ts): 30
+ * frames of 64 like bytes, then a 4 KiB frame alike but for its last four bytes (past
+ * the bytes hashed). `n` makes each envelope its own.
+ */
+function sharedNumberEnvelope(n: number): Buffer[] {
+  const last = Buffer.alloc(4096, 0x61);
+  last.writeUInt32LE(n >>> 0, 4092);
+  return [...Array.from({ length: 30 }, () => Buffer.alloc(64, 0x62)), last];
+}
+/** Bytes in one of them. */
+const SHARED_ENVELOPE_BYTES = 30 * 64 + 4096;
+
+/** Bytes of envelopes the cancel index compared or digested while `phase` ran, per message it sent. */
+async function indexWorkPer(messages: number, phase: () => Promise<void>): Promise<number> {
+  const before = callIndexWork.bytes;
+  await phase();
+  return (callIndexWork.bytes - before) / messages;
+}
+
+describe('attack: cancel keys that share a number', () => {
+  it('a cancelled call among keys that share a number, ending late, leaves the later call of its key cancellable', async () => {
+    const finishers: Array<(v: string) => void> = [];
+    const aborted: boolean[] = [];
+    await using server = await serveRpc(
+      {
+        stubborn: method((ctx: CallContext) => {
+          const n = finishers.length;
+          aborted[n] = false;
+          ctx.signal.addEventListener('abort', () => (aborted[n] = true));
+          return new Promise<string>((resolve) => finishers.push(resolve));
+        }, withContext),
+      },
+      { bind: endpoint() },
+    );
+    await using peer = new Peer(server.transport.bindings[0]!);
+    // Calls 0, 1, 2 share one number; the caller cancels 1, then sends its key again (3).
+    for (const n of [0, 1, 2]) await peer.send([...sharedNumberEnvelope(n), ...callFrames(undefined, 7, 'stubborn')]);
+    await waitFor(() => server.running === 3, 2000, 'the three calls to run');
+    await peer.send([...sharedNumberEnvelope(1), ...cancelFrames(7)]);
+    await waitFor(() => aborted[1] === true, 2000, 'the cancel of call 1');
+    await peer.send([...sharedNumberEnvelope(1), ...callFrames(undefined, 7, 'stubborn')]);
+    await waitFor(() => finishers.length === 4, 2000, 'call 3 (the key of 1 again) to run');
+    finishers[1]!('1, too late'); // ignoring its signal
+    await sleep(20);
+    await peer.send([...sharedNumberEnvelope(1), ...cancelFrames(7)]);
+    await waitFor(() => aborted[3] === true, 2000, "the cancel of call 3: call 1's late end must not have removed it");
+    assert.deepEqual(aborted, [false, true, false, true], 'only calls 1 and 3 were cancelled');
+    for (const finish of finishers) finish('done');
+  });
+
+  // The work is counted, not timed: a lookup among N keys that share a number must look
+  // at its own envelope and the one it matches, never at each of the N byte for byte.
+  it('1,000 running calls on one number: each call, cancel naming none, and cancel looks at about one envelope, not 1,000', async () => {
+    const service = holding();
+    await using server = await serveRpc(service.handler, { bind: endpoint() });
+    await using peer = new Peer(server.transport.bindings[0]!);
+    const N = 1000;
+    const calls = await indexWorkPer(N, async () => {
+      for (let i = 0; i < N; i++) await peer.send([...sharedNumberEnvelope(i), ...callFrames(undefined, 7, 'hold')]);
+      await waitFor(() => server.running === N, 60_000, `the ${N} calls to run (running ${server.running})`);
+    });
+    const missed = await indexWorkPer(200, async () => {
+      for (let i = 0; i < 200; i++) await peer.send([...sharedNumberEnvelope(N + i), ...cancelFrames(7)]);
+      await peer.send(callFrames(undefined, 1_000_001, HEALTH_METHOD));
+      await peer.reply(1_000_001, 60_000);
+    });
+    assert.equal(server.running, N, 'a cancel naming no envelope ends nothing');
+    const cancels = await indexWorkPer(N, async () => {
+      for (let i = 0; i < N; i++) await peer.send([...sharedNumberEnvelope(i), ...cancelFrames(7)]);
+      await waitFor(() => server.running === 0, 60_000, `the cancels to end the calls (running ${server.running})`);
+    });
+    assert.equal(service.aborts.length, N, 'each cancel ended its own call');
+    const envelopes = (bytes: number) => (bytes / SHARED_ENVELOPE_BYTES).toFixed(1);
+    // A call: its digest, and each later lookup's; a cancel: its digest, the match, and the forget's check.
+    assert.ok(calls <= 3 * SHARED_ENVELOPE_BYTES, `each call looked at ${envelopes(calls)} envelopes`);
+    assert.ok(missed <= 3 * SHARED_ENVELOPE_BYTES, `each cancel naming none looked at ${envelopes(missed)} envelopes`);
+    assert.ok(cancels <= 4 * SHARED_ENVELOPE_BYTES, `each cancel looked at ${envelopes(cancels)} envelopes`);
+  });
+
+  it('1,000 held calls on one number at concurrency 1: the cancelled never run, the others run in order, each cancel looks at about one envelope', async () => {
+    const ran: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await using server = await serveRpc({ gate: method(() => gate), note: method((n: number) => void ran.push(n)) }, { bind: endpoint(), concurrency: 1 });
+    await using peer = new Peer(server.transport.bindings[0]!);
+    await peer.send(callFrames(undefined, 1_000_001, 'gate'));
+    await waitFor(() => server.running === 1, 2000, 'the call that takes the one slot');
+    const N = 1000;
+    const cancelled = N - N / 10 + 200;
+    const work = await indexWorkPer(N + cancelled, async () => {
+      for (let i = 0; i < N; i++) await peer.send([...sharedNumberEnvelope(i), ...callFrames(undefined, 7, 'note', [i])]);
+      for (let i = 0; i < 200; i++) await peer.send([...sharedNumberEnvelope(N + i), ...cancelFrames(7)]);
+      // Every call but each tenth is cancelled while held.
+      for (let i = 0; i < N; i++) if (i % 10 !== 0) await peer.send([...sharedNumberEnvelope(i), ...cancelFrames(7)]);
+      await peer.send(callFrames(undefined, 1_000_002, HEALTH_METHOD));
+      await peer.reply(1_000_002, 60_000);
+    });
+    release();
+    await peer.reply(1_000_001);
+    await waitFor(() => ran.length >= N / 10, 60_000, `the calls not cancelled to run (${ran.length} ran)`);
+    await sleep(50);
+    assert.deepEqual(ran, Array.from({ length: N / 10 }, (_, k) => k * 10), 'only the calls not cancelled ran, in the order they came');
+    assert.ok(work <= 4 * SHARED_ENVELOPE_BYTES, `each message looked at ${(work / SHARED_ENVELOPE_BYTES).toFixed(1)} envelopes`);
   });
 });
 

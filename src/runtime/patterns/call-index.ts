@@ -125,13 +125,21 @@ function digestOf(frames: readonly Uint8Array[], end: number): string {
   for (let i = 0; i < end; i++) {
     length.writeUInt32LE(frames[i]!.byteLength);
     hash.update(length).update(frames[i]!);
+    callIndexWork.bytes += frames[i]!.byteLength;
   }
   return hash.digest('base64');
 }
 
+/**
+ * @internal Bytes of envelopes compared or digested so far, process-wide: what tests
+ * read to bound the work one lookup does, which a peer's envelopes decide.
+ */
+export const callIndexWork = { bytes: 0 };
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   const length = a.byteLength;
   if (length !== b.byteLength) return false;
+  callIndexWork.bytes += length;
   // Routing ids are a few bytes: a loop beats a native call; long frames take Buffer's compare.
   if (length > 32) return Buffer.compare(a, b) === 0;
   for (let i = 0; i < length; i++) if (a[i] !== b[i]) return false;
