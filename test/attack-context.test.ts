@@ -31,7 +31,7 @@ import { encodeReplyHeader, encodeRequestHeader, REPLY_HEADER_SIZE } from '../sr
 import { callIndexWork } from '../src/runtime/patterns/call-index.js';
 import { CANCEL_FRAME, encodeCallContext } from '../src/runtime/wire/context-frame.js';
 import { curveProof } from '../src/runtime/socket/curve-proof.js';
-import { heapMiB, misbehavingRouter, rssMiB, watchRejections } from './support/attacks.js';
+import { heapMiB, misbehavingRouter, rssMiB, stubbornService, watchRejections } from './support/attacks.js';
 import { endpoint, recordingLogger, waitFor } from './support/helpers.js';
 
 const packer = new Packer();
@@ -395,19 +395,8 @@ async function indexWorkPer(messages: number, phase: () => Promise<void>): Promi
 
 describe('attack: cancel keys that share a number', () => {
   it('a cancelled call among keys that share a number, ending late, leaves the later call of its key cancellable', async () => {
-    const finishers: Array<(v: string) => void> = [];
-    const aborted: boolean[] = [];
-    await using server = await serveRpc(
-      {
-        stubborn: method((ctx: CallContext) => {
-          const n = finishers.length;
-          aborted[n] = false;
-          ctx.signal.addEventListener('abort', () => (aborted[n] = true));
-          return new Promise<string>((resolve) => finishers.push(resolve));
-        }, withContext),
-      },
-      { bind: endpoint() },
-    );
+    const { handler, finishers, aborted } = stubbornService();
+    await using server = await serveRpc(handler, { bind: endpoint() });
     await using peer = new Peer(server.transport.bindings[0]!);
     // Calls 0, 1, 2 share one number; the caller cancels 1, then sends its key again (3).
     for (const n of [0, 1, 2]) await peer.send([...sharedNumberEnvelope(n), ...callFrames(undefined, 7, 'stubborn')]);

@@ -13,7 +13,7 @@ import { encodeRequestHeader, REPLY_HEADER_SIZE } from '../src/runtime/wire/head
 import { CANCEL_FRAME, isContextFrame } from '../src/runtime/wire/context-frame.js';
 import { decodeName, nameHash } from '../src/runtime/handlers/dispatch.js';
 import { endpoint, waitFor } from './support/helpers.js';
-import { watchRejections } from './support/attacks.js';
+import { stubbornService, watchRejections } from './support/attacks.js';
 
 const packer = new Packer();
 const withContext = { context: true } as const;
@@ -592,16 +592,7 @@ describe('calls under no server timeout, carried by their handler', () => {
   });
 
   it('a restarted zrpc client with a stable routingId can still cancel its calls while a cancelled call of its former self runs on', async () => {
-    const finishers: Array<(v: string) => void> = [];
-    const aborted: boolean[] = [];
-    const handler = {
-      stubborn: method((ctx: CallContext) => {
-        const n = finishers.length;
-        aborted[n] = false;
-        ctx.signal.addEventListener('abort', () => (aborted[n] = true));
-        return new Promise<string>((resolve) => finishers.push(resolve));
-      }, withContext),
-    };
+    const { handler, finishers, aborted } = stubbornService();
     await using server = await serveRpc(handler, { bind: endpoint() });
     const address = server.transport.bindings[0]!;
     const options = { connect: address, socket: { routingId: 'worker-7' } };

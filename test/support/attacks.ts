@@ -8,6 +8,7 @@ import { runInNewContext } from 'node:vm';
 import { Dealer, Router } from 'zeromq';
 import { decodeReplyHeader, encodeRequestHeader } from '../../src/runtime/wire/header.js';
 import { ExtData } from '../../src/runtime/wire/packer.js';
+import { method, type CallContext } from 'zrpc';
 
 const MiB = 2 ** 20;
 export { MiB };
@@ -249,4 +250,26 @@ export async function misbehavingRouter(onMessage: (frames: Buffer[], router: Ro
       await reading;
     },
   };
+}
+
+/**
+ * A service whose `stubborn` calls ignore their signal and end only when the test ends
+ * them: `finishers[n]` ends call n, and `aborted[n]` says whether its signal fired.
+ */
+export function stubbornService(): {
+  handler: { stubborn: (ctx: CallContext) => Promise<string> };
+  finishers: Array<(value: string) => void>;
+  aborted: boolean[];
+} {
+  const finishers: Array<(value: string) => void> = [];
+  const aborted: boolean[] = [];
+  const handler = {
+    stubborn: method((ctx: CallContext) => {
+      const n = finishers.length;
+      aborted[n] = false;
+      ctx.signal.addEventListener('abort', () => (aborted[n] = true));
+      return new Promise<string>((resolve) => finishers.push(resolve));
+    }, { context: true }),
+  };
+  return { handler, finishers, aborted };
 }
