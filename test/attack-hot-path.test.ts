@@ -13,7 +13,7 @@ import { encodeRequestHeader, REPLY_HEADER_SIZE } from '../src/runtime/wire/head
 import { CANCEL_FRAME, isContextFrame } from '../src/runtime/wire/context-frame.js';
 import { decodeName, nameHash } from '../src/runtime/handlers/dispatch.js';
 import { endpoint, waitFor } from './support/helpers.js';
-import { stubbornService, watchRejections } from './support/attacks.js';
+import { aliveAfterGc, stubbornService, watchRejections } from './support/attacks.js';
 
 const packer = new Packer();
 const withContext = { context: true } as const;
@@ -386,10 +386,6 @@ describe('the directly written frames of byte strings, alone and in short arrays
   });
 
   it('keeps no item alive: bytes in an array that went to the encoder instead (a string after them) can be collected', async () => {
-    const { setFlagsFromString } = await import('node:v8');
-    const { runInNewContext } = await import('node:vm');
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
     const refs: Array<WeakRef<object>> = [];
     (() => {
       for (let i = 0; i < 20; i++) {
@@ -399,19 +395,11 @@ describe('the directly written frames of byte strings, alone and in short arrays
         packer.encodeFrame([big, big]);
       }
     })();
-    for (let i = 0; i < 5; i++) {
-      gc();
-      await sleep(10);
-    }
-    const alive = refs.filter((r) => r.deref() !== undefined).length;
+    const alive = await aliveAfterGc(refs);
     assert.equal(alive, 0, `${alive} buffers (1 MiB each) are still held by the encoder's scratch list`);
   });
 
   it('keeps no item alive after a throw: bytes read before a throwing getter, or before a detached view, can be collected', async () => {
-    const { setFlagsFromString } = await import('node:v8');
-    const { runInNewContext } = await import('node:vm');
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
     const refs: Array<WeakRef<object>> = [];
     (() => {
       for (let i = 0; i < 4; i++) {
@@ -431,11 +419,7 @@ describe('the directly written frames of byte strings, alone and in short arrays
     })();
     // Later arrays of one-byte values only, as most argument lists are: they overwrite no slot.
     packer.encodeFrame([1, 2]);
-    for (let i = 0; i < 5; i++) {
-      gc();
-      await sleep(10);
-    }
-    const alive = refs.filter((r) => r.deref() !== undefined).length;
+    const alive = await aliveAfterGc(refs);
     assert.equal(alive, 0, `${alive} buffers (1 MiB each) are still held by the encoder's scratch list after encodeFrame threw`);
   });
 
@@ -523,10 +507,6 @@ describe('translator choice per prototype', () => {
   });
 
   it('does not keep prototypes it met alive (a class made per call can be collected)', async () => {
-    const { setFlagsFromString } = await import('node:v8');
-    const { runInNewContext } = await import('node:vm');
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
     const pk = new Packer({ 7: [Map, () => Uint8Array.of(7), (d) => d] });
     const refs: Array<WeakRef<object>> = [];
     (() => {
@@ -536,11 +516,7 @@ describe('translator choice per prototype', () => {
         assert.throws(() => pk.encode(Object.create(proto)));
       }
     })();
-    for (let i = 0; i < 5; i++) {
-      gc();
-      await sleep(10);
-    }
-    const alive = refs.filter((r) => r.deref() !== undefined).length;
+    const alive = await aliveAfterGc(refs);
     assert.equal(alive, 0, `${alive} prototypes (1 MiB each) are still held by the packer`);
   });
 });

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EncodeError, ExtData, Packer, type TranslationTable } from 'zrpc';
 import { decode as referenceDecode } from '@msgpack/msgpack';
+import { aliveAfterGc } from './support/attacks.js';
 
 class Point {
   constructor(
@@ -146,10 +147,6 @@ describe('packer', () => {
   });
 
   it('holds no large frame once decoded, refused or not, while later frames take the fast path', async () => {
-    const { setFlagsFromString } = await import('node:v8');
-    const { runInNewContext } = await import('node:vm');
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
     const packer = new Packer();
     const refs: Array<WeakRef<object>> = [];
     (() => {
@@ -169,11 +166,7 @@ describe('packer', () => {
       packer.decode(Buffer.from([0xc4, 1, i]));
       packer.decode(Buffer.from([0x92, 1, 2]));
     }
-    for (let i = 0; i < 5; i++) {
-      gc();
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    const alive = refs.filter((r) => r.deref() !== undefined).length;
+    const alive = await aliveAfterGc(refs);
     assert.equal(alive, 0, `${alive} frames of 4 MiB are still held by the library's decoder (its last input)`);
   });
 

@@ -155,6 +155,18 @@ export function gc(): void {
   collect();
 }
 
+/**
+ * How many of `refs` still reach their object after a few full GCs, each with a turn of
+ * the loop (finalization and sweeping run after the collection itself).
+ */
+export async function aliveAfterGc(refs: ReadonlyArray<WeakRef<object>>): Promise<number> {
+  for (let i = 0; i < 5; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return refs.filter((r) => r.deref() !== undefined).length;
+}
+
 /** RSS now, in MiB, after a GC. */
 export function rssMiB(): number {
   gc();
