@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
-import { CallAbortedError, ParameterError, PyDate, PyTimedelta, ReturnValueError, RpcTimeoutError } from 'zrpc';
+import Type from 'typebox';
+import { CallAbortedError, ParameterError, PyDate, PyTimedelta, ReturnValueError, RpcTimeoutError, connectRpc, method, serveRpc } from 'zrpc';
+import { TypedCaller } from 'zrpc/generated';
+import { validatorWork } from '../src/runtime/handlers/validation.js';
 import { generate } from '../src/codegen/index.js';
 import { OutOfStock, connectShop, serveShop, type OrderLine, type ShopHandler } from '../samples/generated/shop.js';
 import { connectThumbnails, serveThumbnails, type ResizeJob } from '../samples/generated/jobs.js';
@@ -80,6 +83,21 @@ describe('generated request/reply (shop)', () => {
     await assert.rejects(checked.billing.refund('r', -1), /parameter "amount" must be greater or equal to 0|parameter "amount" .*0/);
     assert.equal(server.running, sent);
     assert.equal((await checked.order([{ sku: 'APL-1', qty: 1 }])).id, 'r-1');
+  });
+
+  it('compiles validators on a client only when it checks arguments', async () => {
+    // Specs of their own, so that no server in this process has compiled their schemas.
+    const specs = { add: { params: [{ name: 'a', schema: Type.Number() }, { name: 'b', schema: Type.Number() }], returns: Type.Number() } };
+    await using server = await serveRpc({ add: method((a: number, b: number) => a + b) }, { bind: endpoint() });
+    await using client = await connectRpc({ connect: server.transport.bindings[0] });
+    const send = (name: string, args: unknown[]) => client.invoke(name, args);
+    const before = validatorWork.compiled;
+    assert.equal(await new TypedCaller(client, send, specs).call('add', [1, 2]), 3);
+    // A surplus argument is refused by count alone, still without a validator.
+    await assert.rejects(new TypedCaller(client, send, specs).call('add', [1, 2], undefined, 1), /add: too many positional arguments \(takes 2, got 3\)/);
+    assert.equal(validatorWork.compiled, before, 'no validator compiled for an unchecked client');
+    await assert.rejects(new TypedCaller(client, send, specs, true).call('add', [1, 'x']), /parameter "b" must be number/);
+    assert.equal(validatorWork.compiled, before + 3, 'both parameters and the return value, once checked');
   });
 
   it('rejects (never throws) for an implementation missing a method, naming it', async () => {

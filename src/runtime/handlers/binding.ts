@@ -24,8 +24,6 @@ export interface Signature {
   readonly params: readonly BoundParam[];
   readonly rest: BoundParam | undefined;
   readonly returns: Validator | undefined;
-  /** The return schema's bigint coercion, for typed clients. */
-  readonly coerceReturn: Coerce | undefined;
   readonly byName: ReadonlyMap<string, number>;
   /** Number of leading parameters a caller must give. */
   readonly required: number;
@@ -49,6 +47,19 @@ export function signatureOf(fn: Function | undefined, spec: MethodSpec): Signatu
   return signature;
 }
 
+const returnCoercers = new WeakMap<MethodSpec, { coerce: Coerce | undefined }>();
+
+/**
+ * The return schema's bigint coercion, without the validators a signature compiles: all
+ * a typed client needs on each call unless it checks arguments. Compiling them would load
+ * TypeBox's compiler into every client, and a larger heap means more full collections.
+ */
+export function returnCoercerOf(spec: MethodSpec): Coerce | undefined {
+  let entry = returnCoercers.get(spec);
+  if (!entry) returnCoercers.set(spec, (entry = { coerce: bigintCoercer(spec.returns) }));
+  return entry.coerce;
+}
+
 function compile(schema: TSchema | undefined): Validator | undefined {
   return schema ? compileSchema(schema) : undefined;
 }
@@ -63,7 +74,7 @@ function buildSignature(fn: Function | undefined, spec: MethodSpec): Signature {
   let required = 0;
   params.forEach((p, i) => !p.optional && (required = i + 1));
   const rest = restSpec && { name: restSpec.name, optional: true, check: compile(restSpec.schema), coerce: bigintCoercer(restSpec.schema) };
-  return { params, rest, returns: compile(spec.returns), coerceReturn: bigintCoercer(spec.returns), byName, required, takesContext: !rest };
+  return { params, rest, returns: compile(spec.returns), byName, required, takesContext: !rest };
 }
 
 type Kwargs = Readonly<Record<string, unknown>> | ReadonlyMap<unknown, unknown>;

@@ -23,6 +23,9 @@ const compiled = new WeakMap<TSchema, Validator>();
 const require = createRequire(import.meta.url);
 let Compile: typeof import('typebox/compile').Compile | undefined;
 
+/** @internal Validators compiled so far, process-wide: tests read it to see which paths compile. */
+export const validatorWork = { compiled: 0 };
+
 /** A validator for `schema`, compiled once per schema object. */
 export function compile(schema: TSchema, defs?: Defs): Validator {
   let validator = compiled.get(schema);
@@ -30,6 +33,7 @@ export function compile(schema: TSchema, defs?: Defs): Validator {
     Compile ??= (require('typebox/compile') as typeof import('typebox/compile')).Compile;
     validator = defs ? Compile(defs, schema) : Compile(schema);
     compiled.set(schema, validator);
+    validatorWork.compiled++;
   }
   return validator;
 }

@@ -3,7 +3,7 @@
  * the method specs before sending (optional), and a handler built from an
  * implementation object and the same specs.
  */
-import { bindArguments, signatureOf } from '../handlers/binding.js';
+import { bindArguments, returnCoercerOf, signatureOf } from '../handlers/binding.js';
 import { ParameterError } from '../errors/errors.js';
 import { method, type Handler, type MethodSpec } from '../handlers/handler.js';
 import type { PubSubClient, Topic } from './pubsub.js';
@@ -100,28 +100,29 @@ export class TypedCaller {
    * plain JavaScript caller's extras): as in Python, they are a `ParameterError`.
    */
   call(name: string, args: unknown[], options?: CallOptions, surplus = 0): Promise<unknown> {
-    const sig = signatureOf(undefined, this.#specs[name]!);
+    const spec = this.#specs[name]!;
     // An options argument that is no object is an extra positional one in disguise.
     const extra = surplus + (options !== undefined && (typeof options !== 'object' || options === null) ? 1 : 0);
     if (extra > 0) {
-      const takes = sig.params.length;
+      const takes = spec.params?.length ?? 0;
       return Promise.reject(new ParameterError(`${name}: too many positional arguments (takes ${takes}, got ${takes + extra})`));
     }
     if (this.#check) {
       try {
         // Checked as the wire will carry them, trailing `undefined`s dropped; binding fills
         // its array in place, so it gets a copy, never the caller's.
-        bindArguments(sig, name, [...trimTrailingUndefined(args)], undefined);
+        bindArguments(signatureOf(undefined, spec), name, [...trimTrailingUndefined(args)], undefined);
       } catch (error) {
         return Promise.reject(error);
       }
     }
     let callOptions = options ? mergeCallOptions(this.options, options) : this.options;
     // The spec knows the method is safe to run twice; an explicit `idempotent` in the options wins.
-    if (this.#specs[name]!.idempotent && callOptions.idempotent === undefined) callOptions = { ...callOptions, idempotent: true };
+    if (spec.idempotent && callOptions.idempotent === undefined) callOptions = { ...callOptions, idempotent: true };
     const sent = this.#send(name, args, callOptions);
     // The wire has no bigint: where the return type says bigint, the integer becomes one.
-    return sig.coerceReturn ? sent.then(sig.coerceReturn) : sent;
+    const coerce = returnCoercerOf(spec);
+    return coerce ? sent.then(coerce) : sent;
   }
 
   /** The same caller with other default call options. */
