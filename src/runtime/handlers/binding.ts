@@ -47,19 +47,6 @@ export function signatureOf(fn: Function | undefined, spec: MethodSpec): Signatu
   return signature;
 }
 
-const returnCoercers = new WeakMap<MethodSpec, { coerce: Coerce | undefined }>();
-
-/**
- * The return schema's bigint coercion, without the validators a signature compiles: all
- * a typed client needs on each call unless it checks arguments. Compiling them would load
- * TypeBox's compiler into every client, and a larger heap means more full collections.
- */
-export function returnCoercerOf(spec: MethodSpec): Coerce | undefined {
-  let entry = returnCoercers.get(spec);
-  if (!entry) returnCoercers.set(spec, (entry = { coerce: bigintCoercer(spec.returns) }));
-  return entry.coerce;
-}
-
 function compile(schema: TSchema | undefined): Validator | undefined {
   return schema ? compileSchema(schema) : undefined;
 }
